@@ -1,0 +1,37 @@
+"""The `gitfeed` command: one entry point for operators.
+
+Commands load lazily (name -> "module:function"), so `gitfeed stats` never pays for importing
+torch, and each command lives in a small module of its own under feedserver/cli/.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute". Keep sorted by area; each module owns its commands.
+COMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gitfeed")
+def main() -> None:
+    """gitfeed: a Bluesky feed generator for posts about GitHub and machine learning.
+
+    Example: gitfeed run
+    """

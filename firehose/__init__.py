@@ -1,0 +1,1 @@
+"""Ingest side of gitfeed: sources, decoding, detection, classification and storage writes."""

@@ -1,0 +1,151 @@
+"""Find GitHub links in a post: pure functions over an `app.bsky.feed.post` record dict.
+
+A post can point at GitHub in four places: a link facet, an external embed, the external inside
+recordWithMedia, and plain text that the client left unfaceted or shortened
+(`github.com/org/re...`). Each link gets its canonical `owner/repo` when the URL names one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+EXTERNAL = "app.bsky.embed.external"
+RECORD_WITH_MEDIA = "app.bsky.embed.recordWithMedia"
+LINK_FEATURE = "app.bsky.richtext.facet#link"
+
+# github.com paths that are GitHub's own pages, not owners.
+RESERVED_OWNERS = frozenset(
+    """about apps blog codespaces collections contact customer-stories enterprise events explore features
+    login logout marketplace new notifications orgs organizations pricing pulls issues readme search
+    security settings site sponsors topics trending users join signup team premium-support home
+    copilot resources solutions""".split()
+)
+NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?"
+TEXT_URL = re.compile(
+    r"(?<![\w.@/-])(?:https?://)?"
+    r"((?:www\.)?github\.com|gist\.github\.com|[A-Za-z0-9-]+\.github\.io|raw\.githubusercontent\.com)"
+    r"(/[^\s<>\"'\)\]]*)?",
+    re.IGNORECASE,
+)
+ELLIPSIS = re.compile(r"(\.\.\.|…)$")
+
+
+@dataclass(frozen=True, slots=True)
+class GithubLink:
+    """A link to GitHub; `repo` is lower-case `owner/repo` when the URL names a repository."""
+
+    url: str
+    repo: str | None = None
+
+
+def canonical_repo(url: str) -> str | None:
+    """`owner/repo` for a URL on github.com, raw.githubusercontent.com or a *.github.io page."""
+    parts = urlsplit(url if "://" in url else "https://" + url)
+    host = (parts.hostname or "").lower()
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if host in ("github.com", "www.github.com", "raw.githubusercontent.com"):
+        if (
+            len(segments) < 2
+            or segments[0].lower() in RESERVED_OWNERS
+            and host != "raw.githubusercontent.com"
+        ):
+            return None
+        owner, repo = segments[0], segments[1]
+        repo = repo.removesuffix(".git")
+    elif host.endswith(".github.io"):
+        owner = host.removesuffix(".github.io")
+        repo = segments[0] if segments else host
+    else:
+        return None
+    if not (re.fullmatch(NAME, owner) and re.fullmatch(NAME, repo)):
+        return None
+    return f"{owner}/{repo}".lower()
+
+
+def is_github_url(url: str) -> bool:
+    """True for github.com, gist.github.com, raw.githubusercontent.com and *.github.io URLs."""
+    host = (urlsplit(url if "://" in url else "https://" + url).hostname or "").lower()
+    return host in ("github.com", "www.github.com", "gist.github.com", "raw.githubusercontent.com") or (
+        host.endswith(".github.io") and host.count(".") == 2
+    )
+
+
+def _external(record: dict[str, Any]) -> dict[str, Any] | None:
+    embed = record.get("embed")
+    if not isinstance(embed, dict):
+        return None
+    if embed.get("$type") == RECORD_WITH_MEDIA:
+        embed = embed.get("media")
+        if not isinstance(embed, dict):
+            return None
+    if embed.get("$type") != EXTERNAL:
+        return None
+    external = embed.get("external")
+    return external if isinstance(external, dict) else None
+
+
+def card_text(record: dict[str, Any]) -> tuple[str, str, str]:
+    """The link card's (uri, title, description), empty strings when there is no card."""
+    external = _external(record) or {}
+
+    def field(name: str) -> str:
+        value = external.get(name)
+        return value if isinstance(value, str) else ""
+
+    return field("uri"), field("title"), field("description")
+
+
+def embed_text(record: dict[str, Any]) -> str:
+    """What the classifier reads: the post text, then the link card's title and description."""
+    _, title, description = card_text(record)
+    text = record.get("text") if isinstance(record.get("text"), str) else ""
+    return "\n".join(part for part in (text, title, description) if part)
+
+
+def _facet_uris(record: dict[str, Any]) -> list[str]:
+    uris: list[str] = []
+    for facet in record.get("facets") or []:
+        if not isinstance(facet, dict):
+            continue
+        for feature in facet.get("features") or []:
+            if isinstance(feature, dict) and feature.get("$type") == LINK_FEATURE:
+                uri = feature.get("uri")
+                if isinstance(uri, str):
+                    uris.append(uri)
+    return uris
+
+
+def _text_urls(text: str) -> list[tuple[str, bool]]:
+    """(url, shortened) for each GitHub URL written in plain text."""
+    found = []
+    for match in TEXT_URL.finditer(text):
+        host, path = match.group(1), match.group(2) or ""
+        path = path.rstrip(".,;:!?")
+        shortened = bool(ELLIPSIS.search(match.group(0)))
+        if shortened:
+            path = ELLIPSIS.sub("", match.group(2) or "")
+        found.append((f"https://{host.lower()}{path}", shortened))
+    return found
+
+
+def github_links(record: dict[str, Any]) -> list[GithubLink]:
+    """Every distinct GitHub link of a post, facets and card first, then plain text."""
+    links: dict[str, GithubLink] = {}
+    card_uri = card_text(record)[0]
+    for uri in [*_facet_uris(record), card_uri]:
+        if uri and is_github_url(uri):
+            links.setdefault(uri.rstrip("/"), GithubLink(uri, canonical_repo(uri)))
+    text = record.get("text")
+    if isinstance(text, str):
+        for url, shortened in _text_urls(text):
+            key = url.rstrip("/")
+            if any(known.lower().startswith(key.lower()) for known in links):
+                continue  # the client shortened a link that a facet or card already gives in full
+            repo = canonical_repo(url)
+            if shortened and repo is not None and len(url.split("/")) <= 5:
+                repo = None  # the repository name itself was cut: we cannot know it
+            links.setdefault(key, GithubLink(url, repo))
+    return list(links.values())

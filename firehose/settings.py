@@ -1,0 +1,93 @@
+"""One validated settings object for every part of gitfeed.
+
+Names follow the official TypeScript starter where they overlap (FEEDGEN_HOSTNAME, FEEDGEN_PORT, ...),
+so operators moving from it feel at home. Nothing reads the environment at import time: call
+`load_settings()` and pass the object down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AuthMode = Literal["off", "optional", "required"]
+SourceKind = Literal["relay", "jetstream"]
+
+
+class Settings(BaseSettings):
+    """Every FEEDGEN_ setting; see the table in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="FEEDGEN_", env_file=".env", extra="ignore")
+
+    # Identity and serving (names from the TypeScript starter).
+    hostname: str = "example.com"
+    service_did: str = ""
+    publisher_did: str = "did:example:alice"
+    port: int = Field(3000, ge=0, le=65535)
+    listenhost: str = "localhost"
+
+    # Ingest.
+    subscription_endpoint: str = "wss://bsky.network"
+    jetstream_endpoint: str = "wss://jetstream2.us-east.bsky.network"
+    source: str = "relay"
+    sqlite_location: Path = Path("gitfeed.db")
+    batch_max_events: int = Field(2000, ge=1)
+    batch_max_seconds: float = Field(0.5, gt=0)
+    max_frame_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    receive_timeout_seconds: float = Field(30.0, gt=0)
+    backoff_initial_seconds: float = Field(0.5, gt=0)
+    backoff_max_seconds: float = Field(30.0, gt=0)
+    healthy_after_seconds: float = Field(60.0, gt=0)
+    retention_days: float = Field(7.0, gt=0)
+
+    # Classification.
+    model: str = ""
+    device: str = "auto"
+    embed_batch_size: int = Field(128, ge=1)
+    embed_max_wait_ms: float = Field(200.0, ge=0)
+    threshold_github: float = Field(0.5, ge=0, le=1)
+    threshold_ml: float = Field(0.5, ge=0, le=1)
+    heads_path: Path | None = None
+
+    # Ranking.
+    engagement_weight: float = Field(1.0, ge=0)
+    repost_weight: float = Field(2.0, ge=0)
+    half_life_hours: float = Field(12.0, gt=0)
+    include_replies: bool = False
+    feed_max_posts: int = Field(10000, ge=1)
+    snapshot_ttl_seconds: float = Field(600.0, gt=0)
+
+    # Auth.
+    auth_mode: AuthMode = "optional"
+    plc_url: str = "https://plc.directory"
+    cursor_secret: str = ""
+    admin_token: str = ""
+
+    # Publishing.
+    pds_url: str = "https://bsky.social"
+
+    @field_validator("hostname")
+    @classmethod
+    def _bare_hostname(cls, value: str) -> str:
+        if "://" in value or "/" in value:
+            raise ValueError("FEEDGEN_HOSTNAME is a bare host name such as feed.example.com")
+        return value
+
+    @model_validator(mode="after")
+    def _default_service_did(self) -> Settings:
+        if not self.service_did:
+            self.service_did = "did:web:" + self.hostname.replace(":", "%3A")
+        return self
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Per-topic keep thresholds."""
+        return {"github": self.threshold_github, "ml": self.threshold_ml}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment and `.env`, with CLI flags (non-None) taking precedence."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

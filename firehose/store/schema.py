@@ -1,0 +1,162 @@
+"""The schema, as named migrations, and the one way to open the database.
+
+This is the only module that defines tables. Each migration runs in its own transaction
+(sqlite_utils.Migrations), so a fresh file and an old one converge on the same schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+TOPICS: tuple[str, ...] = ("github", "ml")
+
+migrations = Migrations("gitfeed")
+
+
+@migrations()
+def m001_posts(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            uri TEXT NOT NULL UNIQUE,
+            cid TEXT NOT NULL,
+            author TEXT NOT NULL,
+            rkey TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            langs TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL DEFAULT '',
+            created_ts REAL NOT NULL,
+            indexed_ts REAL NOT NULL,
+            reply_root TEXT,
+            reply_parent TEXT,
+            github_urls TEXT NOT NULL DEFAULT '[]',
+            repos TEXT NOT NULL DEFAULT '[]',
+            card_title TEXT NOT NULL DEFAULT '',
+            card_description TEXT NOT NULL DEFAULT '',
+            score_github REAL NOT NULL DEFAULT 0,
+            score_ml REAL NOT NULL DEFAULT 0,
+            like_count INTEGER NOT NULL DEFAULT 0,
+            repost_count INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX posts_author ON posts(author)")
+    db.execute("CREATE INDEX posts_created_ts ON posts(created_ts)")
+    db.execute("CREATE INDEX posts_indexed_ts ON posts(indexed_ts)")
+
+
+@migrations()
+def m002_engagements(db: sqlite_utils.Database) -> None:
+    """Likes and reposts of stored posts, kept so an unlike knows which count to decrement."""
+    db.execute(
+        """
+        CREATE TABLE engagements (
+            uri TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('like', 'repost')),
+            author TEXT NOT NULL,
+            subject_uri TEXT NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX engagements_subject ON engagements(subject_uri)")
+
+
+@migrations()
+def m003_ingest_state(db: sqlite_utils.Database) -> None:
+    """Source cursors (one row per source endpoint) and running counters."""
+    db.execute(
+        "CREATE TABLE sub_state (service TEXT PRIMARY KEY, cursor INTEGER NOT NULL, updated_ts REAL NOT NULL)"
+    )
+    db.execute("CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)")
+
+
+@migrations()
+def m004_accounts(db: sqlite_utils.Database) -> None:
+    """Account status (from #account) and handles (from #identity)."""
+    db.execute(
+        """
+        CREATE TABLE accounts (
+            did TEXT PRIMARY KEY,
+            handle TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            status TEXT,
+            updated_ts REAL NOT NULL
+        )
+        """
+    )
+
+
+@migrations()
+def m005_moderation(db: sqlite_utils.Database) -> None:
+    """Operator bans and pins; read on every feed request, so changes apply without restart."""
+    db.execute(
+        """
+        CREATE TABLE bans (
+            kind TEXT NOT NULL CHECK (kind IN ('author', 'post')),
+            value TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            created_ts REAL NOT NULL,
+            PRIMARY KEY (kind, value)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE pins (
+            uri TEXT NOT NULL,
+            feed TEXT NOT NULL DEFAULT '*',
+            created_ts REAL NOT NULL,
+            PRIMARY KEY (uri, feed)
+        )
+        """
+    )
+
+
+@migrations()
+def m006_interactions(db: sqlite_utils.Database) -> None:
+    """Viewer feedback from app.bsky.feed.sendInteractions (requestLess / requestMore, ...)."""
+    db.execute(
+        """
+        CREATE TABLE interactions (
+            id INTEGER PRIMARY KEY,
+            viewer TEXT NOT NULL,
+            item TEXT NOT NULL,
+            author TEXT,
+            event TEXT NOT NULL,
+            feed_context TEXT,
+            created_ts REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX interactions_viewer ON interactions(viewer, event)")
+
+
+class DatabaseError(Exception):
+    """The database file is missing, unreadable or not a gitfeed database."""
+
+
+def open_db(path: Path | str, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
+    """Open the database with WAL and a busy timeout, applying pending migrations.
+
+    `create=False` refuses a missing file (admin commands must not invent an empty database).
+    """
+    import sqlite3
+
+    path = Path(path)
+    if not create and not path.exists():
+        raise DatabaseError(f"no database at {path} (run `gitfeed ingest` first, or pass --db)")
+    try:
+        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        db = sqlite_utils.Database(conn)
+        if migrate:
+            migrations.apply(db)
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(f"cannot open database {path}: {error}") from error
+    return db

@@ -1,0 +1,240 @@
+"""The one writer: applies a batch of events and the source cursor in a single transaction.
+
+Replaying events already applied changes nothing (posts upsert by uri, engagements are keyed by
+their own uri), so a crash at any point resumes from the saved cursor without losing or doubling.
+Likes and reposts touch the database only when their subject is a stored post: one query per
+batch finds which subjects are stored, never one per like.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from firehose.events import (
+    AccountChanged,
+    EngagementCreated,
+    EngagementDeleted,
+    Event,
+    IdentityChanged,
+    PostDeleted,
+    PostUpserted,
+    SkippedFrame,
+)
+from firehose.store.rows import KeptPost, post_row
+
+log = logging.getLogger("gitfeed.store")
+
+# Statuses that remove an account's posts for good; any other inactive status hides them.
+REMOVING_STATUSES = frozenset({"takendown", "deleted"})
+SQL_CHUNK = 500
+POST_COLUMNS = (
+    "uri cid author rkey text langs created_at created_ts indexed_ts reply_root reply_parent "
+    "github_urls repos card_title card_description score_github score_ml"
+).split()
+UPSERT_POST = (
+    f"INSERT INTO posts ({', '.join(POST_COLUMNS)}) VALUES ({', '.join('?' * len(POST_COLUMNS))}) "
+    "ON CONFLICT(uri) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in POST_COLUMNS if c not in ("uri", "indexed_ts"))
+)
+
+
+@dataclass
+class BatchResult:
+    """What one batch changed, for logs, stats and tests."""
+
+    events: int = 0
+    cursor: int | None = None
+    posts_inserted: int = 0
+    posts_updated: int = 0
+    posts_deleted: int = 0
+    engagements_applied: int = 0
+    skipped: int = 0
+    kept_by_topic: Counter[str] = field(default_factory=Counter)
+
+
+def _chunks(items: Sequence[str], size: int = SQL_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class StoreWriter:
+    """Writes batches for one source (`service`, e.g. the relay URL) into the store."""
+
+    def __init__(self, db: sqlite_utils.Database, service: str) -> None:
+        self.db = db
+        self.service = service
+
+    def cursor(self) -> int | None:
+        """The cursor saved with the last committed batch of this source."""
+        row = self.db.execute("SELECT cursor FROM sub_state WHERE service = ?", [self.service]).fetchone()
+        return None if row is None else int(row[0])
+
+    def _existing(self, table: str, uris: set[str]) -> set[str]:
+        found: set[str] = set()
+        ordered = sorted(uris)
+        for chunk in _chunks(ordered):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT uri FROM {table} WHERE uri IN ({marks})", list(chunk))
+            found.update(row[0] for row in rows)
+        return found
+
+    def apply(self, events: Sequence[Event], kept: Mapping[str, KeptPost]) -> BatchResult:
+        """Apply `events` in order plus counters and cursor, atomically; `kept` maps post uri -> decision."""
+        result = BatchResult(events=len(events))
+        now = time.time()
+        post_uris = {e.uri for e in events if isinstance(e, (PostUpserted, PostDeleted))}
+        subjects = {e.subject_uri for e in events if isinstance(e, EngagementCreated)}
+        unliked = {e.uri for e in events if isinstance(e, EngagementDeleted)}
+        with self.db.atomic():
+            stored_posts = self._existing("posts", post_uris | subjects)
+            stored_engagements = self._existing("engagements", unliked)
+            for event in events:
+                if event.cursor is not None:
+                    result.cursor = event.cursor
+                if isinstance(event, PostUpserted):
+                    self._upsert_post(event, kept.get(event.uri), now, stored_posts, result)
+                elif isinstance(event, PostDeleted):
+                    if event.uri in stored_posts:
+                        self._delete_posts([event.uri])
+                        stored_posts.discard(event.uri)
+                        result.posts_deleted += 1
+                elif isinstance(event, EngagementCreated):
+                    if event.subject_uri in stored_posts and self._add_engagement(event):
+                        stored_engagements.add(event.uri)
+                        result.engagements_applied += 1
+                elif isinstance(event, EngagementDeleted):
+                    if event.uri in stored_engagements and self._remove_engagement(event.uri):
+                        stored_engagements.discard(event.uri)
+                        result.engagements_applied += 1
+                elif isinstance(event, AccountChanged):
+                    result.posts_deleted += self._account_changed(event, now, stored_posts)
+                elif isinstance(event, IdentityChanged):
+                    self._identity_changed(event, now)
+                elif isinstance(event, SkippedFrame):
+                    result.skipped += 1
+            self._count(result, sum(isinstance(e, PostUpserted) for e in events))
+            if result.cursor is not None:
+                self.db.execute(
+                    "INSERT INTO sub_state (service, cursor, updated_ts) VALUES (?, ?, ?) "
+                    "ON CONFLICT(service) DO UPDATE SET "
+                    "cursor = excluded.cursor, updated_ts = excluded.updated_ts",
+                    [self.service, result.cursor, now],
+                )
+        return result
+
+    def _upsert_post(
+        self,
+        event: PostUpserted,
+        decision: KeptPost | None,
+        now: float,
+        stored: set[str],
+        result: BatchResult,
+    ) -> None:
+        if decision is None:
+            if event.uri in stored:  # an edit took the post out of every topic
+                self._delete_posts([event.uri])
+                stored.discard(event.uri)
+                result.posts_deleted += 1
+            return
+        row = post_row(event, decision, now)
+        self.db.execute(UPSERT_POST, [row[c] for c in POST_COLUMNS])
+        if event.uri in stored:
+            result.posts_updated += 1
+        else:
+            stored.add(event.uri)
+            result.posts_inserted += 1
+            result.kept_by_topic.update(decision.topics)
+
+    def _delete_posts(self, uris: Sequence[str]) -> None:
+        for chunk in _chunks(uris):
+            marks = ",".join("?" * len(chunk))
+            self.db.execute(f"DELETE FROM engagements WHERE subject_uri IN ({marks})", list(chunk))
+            self.db.execute(f"DELETE FROM posts WHERE uri IN ({marks})", list(chunk))
+
+    def _add_engagement(self, event: EngagementCreated) -> bool:
+        inserted = self.db.execute(
+            "INSERT OR IGNORE INTO engagements (uri, kind, author, subject_uri) VALUES (?, ?, ?, ?)",
+            [event.uri, event.kind, event.did, event.subject_uri],
+        ).rowcount
+        if inserted:
+            column = "like_count" if event.kind == "like" else "repost_count"
+            self.db.execute(f"UPDATE posts SET {column} = {column} + 1 WHERE uri = ?", [event.subject_uri])
+        return bool(inserted)
+
+    def _remove_engagement(self, uri: str) -> bool:
+        row = self.db.execute(
+            "DELETE FROM engagements WHERE uri = ? RETURNING kind, subject_uri", [uri]
+        ).fetchone()
+        if row is None:
+            return False
+        column = "like_count" if row[0] == "like" else "repost_count"
+        self.db.execute(f"UPDATE posts SET {column} = MAX({column} - 1, 0) WHERE uri = ?", [row[1]])
+        return True
+
+    def _account_changed(self, event: AccountChanged, now: float, stored: set[str]) -> int:
+        status = None if event.active else (event.status or "inactive")
+        self.db.execute(
+            "INSERT INTO accounts (did, active, status, updated_ts) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(did) DO UPDATE SET active = excluded.active, status = excluded.status, "
+            "updated_ts = excluded.updated_ts",
+            [event.did, int(event.active), status, now],
+        )
+        if status not in REMOVING_STATUSES:
+            return 0
+        uris = [row[0] for row in self.db.execute("SELECT uri FROM posts WHERE author = ?", [event.did])]
+        self._delete_posts(uris)
+        stored.difference_update(uris)
+        log.info("account %s %s: removed %d posts", event.did, status, len(uris))
+        return len(uris)
+
+    def _identity_changed(self, event: IdentityChanged, now: float) -> None:
+        """Remember handles of authors we store, for display; the rest of the network is not our business."""
+        if event.handle is None:
+            return
+        known = self.db.execute(
+            "SELECT 1 FROM posts WHERE author = ? UNION ALL SELECT 1 FROM accounts WHERE did = ? LIMIT 1",
+            [event.did, event.did],
+        ).fetchone()
+        if known:
+            self.db.execute(
+                "INSERT INTO accounts (did, handle, updated_ts) VALUES (?, ?, ?) "
+                "ON CONFLICT(did) DO UPDATE SET handle = excluded.handle, updated_ts = excluded.updated_ts",
+                [event.did, event.handle, now],
+            )
+
+    def _count(self, result: BatchResult, posts_seen: int) -> None:
+        increments = {
+            "events_seen": result.events,
+            "frames_skipped": result.skipped,
+            "posts_seen": posts_seen,
+            "posts_kept": result.posts_inserted,
+            **{f"kept_{topic}": count for topic, count in result.kept_by_topic.items()},
+        }
+        self.db.conn.executemany(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+            [(name, value) for name, value in increments.items() if value],
+        )
+
+    def prune(self, older_than_seconds: float, batch_size: int = 5000) -> int:
+        """Delete posts created before now - older_than_seconds, in small transactions; returns the count."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        while True:
+            with self.db.atomic():
+                uris = [
+                    row[0]
+                    for row in self.db.execute(
+                        "SELECT uri FROM posts WHERE created_ts < ? LIMIT ?", [cutoff, batch_size]
+                    )
+                ]
+                self._delete_posts(uris)
+            removed += len(uris)
+            if len(uris) < batch_size:
+                return removed

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every test gitfeed has, from a clean checkout: installs what the tests need, then runs them.
+# Pass pytest arguments to narrow it down, e.g. `scripts/test.sh -m "not e2e and not slow"`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install -q --disable-pip-version-check torch==2.13.0
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+if [ -f scripts/setup_e2e.sh ]; then bash scripts/setup_e2e.sh; fi
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+ruff check firehose feedserver tests scripts
+python3 -m pytest "$@"
