@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AuthMode = Literal["off", "optional", "required"]
@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     threshold_github: float = Field(0.5, ge=0, le=1)
     threshold_ml: float = Field(0.5, ge=0, le=1)
     heads_path: Path | None = None
+    # Speed/quality knobs of the classifier (see firehose/classify/README.md for measurements).
+    embed_precision: Literal["auto", "fp32", "fp16", "bf16", "int8"] = "auto"
+    embed_max_seq_length: int = Field(128, ge=8, le=512)
+    embed_threads: int = Field(0, ge=0)
+    classify_prefilter: bool = True
 
     # Ranking.
     engagement_weight: float = Field(1.0, ge=0)
@@ -59,6 +64,7 @@ class Settings(BaseSettings):
     include_replies: bool = False
     feed_max_posts: int = Field(10000, ge=1)
     snapshot_ttl_seconds: float = Field(600.0, gt=0)
+    snapshot_refresh_seconds: float = Field(5.0, ge=0)
 
     # Auth.
     auth_mode: AuthMode = "optional"
@@ -68,6 +74,8 @@ class Settings(BaseSettings):
 
     # Publishing.
     pds_url: str = "https://bsky.social"
+    publish_handle: str = ""  # gitfeed publish prompts when empty
+    publish_password: SecretStr = SecretStr("")  # an app password; never logged
 
     @field_validator("hostname")
     @classmethod

@@ -11,7 +11,18 @@ import importlib
 import click
 
 # name -> "module:attribute". Keep sorted by area; each module owns its commands.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "run": "feedserver.cli.run:run",
+    "serve": "feedserver.cli.serve:serve",
+    "feed": "feedserver.cli.serve:feed",
+    "did-doc": "feedserver.cli.serve:did_doc",
+    "ban": "feedserver.cli.moderate:ban",
+    "unban": "feedserver.cli.moderate:unban",
+    "pin": "feedserver.cli.moderate:pin",
+    "unpin": "feedserver.cli.moderate:unpin",
+    "bans": "feedserver.cli.moderate:bans",
+    "prune": "feedserver.cli.moderate:prune",
+}
 
 
 class LazyGroup(click.Group):

@@ -135,6 +135,27 @@ def m006_interactions(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX interactions_viewer ON interactions(viewer, event)")
 
 
+@migrations()
+def m007_server_state(db: sqlite_utils.Database) -> None:
+    """Server key/values (the persisted cursor secret) and a moderation version bumped by triggers.
+
+    Every process serving feeds checks `moderation_version` (one primary-key read per request), so a
+    ban or pin written by any process or the CLI applies on the next request without a restart.
+    """
+    db.execute("CREATE TABLE server_state (name TEXT PRIMARY KEY, value)")
+    db.execute("INSERT INTO server_state (name, value) VALUES ('moderation_version', 0)")
+    for table in ("bans", "pins"):
+        for action in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"""
+                CREATE TRIGGER {table}_{action.lower()}_version AFTER {action} ON {table}
+                BEGIN
+                    UPDATE server_state SET value = value + 1 WHERE name = 'moderation_version';
+                END
+                """
+            )
+
+
 class DatabaseError(Exception):
     """The database file is missing, unreadable or not a gitfeed database."""
 

@@ -1,0 +1,183 @@
+"""Operator moderation: ban/unban, pin/unpin, list them, and prune old posts.
+
+Bans and pins apply on the next feed request: triggers bump `server_state.moderation_version`, which
+every serving process checks per request.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import click
+import orjson
+
+DB_OPTION = click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
+KIND = click.Choice(["author", "post"])
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_POST_URI = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]+/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]+$")
+_DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
+
+
+def _open(db: Path | None):  # noqa: ANN202 - sqlite_utils.Database
+    from firehose.settings import load_settings
+    from firehose.store.schema import DatabaseError, open_db
+
+    path = db or load_settings().sqlite_location
+    try:
+        return open_db(path, create=False)
+    except DatabaseError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def parse_duration(text: str) -> float:
+    """'7d', '12h', '30m', '90s' or plain seconds -> seconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise click.BadParameter(f"{text!r} is not a duration like 7d, 12h, 30m or 3600")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _check_target(kind: str, value: str) -> None:
+    if kind == "author" and not _DID.match(value):
+        raise click.ClickException(f"{value!r} is not a DID (did:plc:... or did:web:...)")
+    if kind == "post" and not _POST_URI.match(value):
+        raise click.ClickException(f"{value!r} is not a post at-uri (at://DID/app.bsky.feed.post/RKEY)")
+
+
+def _check_feed(feed: str) -> None:
+    from feedserver.feeds import FEEDS
+
+    if feed != "*" and feed not in FEEDS:
+        raise click.ClickException(f"unknown feed {feed!r} (feeds: *, {', '.join(sorted(FEEDS))})")
+
+
+@click.command()
+@click.argument("kind", type=KIND)
+@click.argument("value")
+@click.option("--reason", default="", help="Why (kept with the ban).")
+@DB_OPTION
+def ban(kind: str, value: str, reason: str, db: Path | None) -> None:
+    """Hide an author (DID) or one post (at-uri) from every feed, from the next request on.
+
+    Example: gitfeed ban author did:plc:spammer --reason "link spam"
+    """
+    _check_target(kind, value)
+    database = _open(db)
+    with database.conn:
+        database.conn.execute(
+            "INSERT INTO bans (kind, value, reason, created_ts) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(kind, value) DO UPDATE SET reason = excluded.reason",
+            (kind, value, reason, time.time()),
+        )
+    click.echo(f"banned {kind} {value}")
+
+
+@click.command()
+@click.argument("kind", type=KIND)
+@click.argument("value")
+@DB_OPTION
+def unban(kind: str, value: str, db: Path | None) -> None:
+    """Lift a ban.
+
+    Example: gitfeed unban author did:plc:spammer
+    """
+    database = _open(db)
+    with database.conn:
+        removed = database.conn.execute(
+            "DELETE FROM bans WHERE kind = ? AND value = ?", (kind, value)
+        ).rowcount
+    if not removed:
+        raise click.ClickException(f"no ban on {kind} {value}")
+    click.echo(f"unbanned {kind} {value}")
+
+
+@click.command()
+@click.argument("uri")
+@click.option("--feed", default="*", show_default=True, help="Feed name, or * for every feed.")
+@DB_OPTION
+def pin(uri: str, feed: str, db: Path | None) -> None:
+    """Pin a post to the top of a feed's first page (newest pin first, at most 5 shown).
+
+    Example: gitfeed pin at://did:plc:me/app.bsky.feed.post/3kabc --feed github
+    """
+    _check_target("post", uri)
+    _check_feed(feed)
+    database = _open(db)
+    with database.conn:
+        database.conn.execute(
+            "INSERT OR REPLACE INTO pins (uri, feed, created_ts) VALUES (?, ?, ?)", (uri, feed, time.time())
+        )
+    click.echo(f"pinned {uri} on {feed}")
+
+
+@click.command()
+@click.argument("uri")
+@click.option("--feed", default=None, help="Only this feed's pin (default: every pin of the post).")
+@DB_OPTION
+def unpin(uri: str, feed: str | None, db: Path | None) -> None:
+    """Remove a pin.
+
+    Example: gitfeed unpin at://did:plc:me/app.bsky.feed.post/3kabc
+    """
+    database = _open(db)
+    with database.conn:
+        if feed is None:
+            removed = database.conn.execute("DELETE FROM pins WHERE uri = ?", (uri,)).rowcount
+        else:
+            removed = database.conn.execute(
+                "DELETE FROM pins WHERE uri = ? AND feed = ?", (uri, feed)
+            ).rowcount
+    if not removed:
+        raise click.ClickException(f"no pin for {uri}")
+    click.echo(f"unpinned {uri}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON lines.")
+@DB_OPTION
+def bans(as_json: bool, db: Path | None) -> None:
+    """List bans and pins.
+
+    Example: gitfeed bans --json
+    """
+    database = _open(db)
+    rows = [
+        {"type": "ban", "kind": k, "value": v, "reason": r, "created_ts": t}
+        for k, v, r, t in database.conn.execute(
+            "SELECT kind, value, reason, created_ts FROM bans ORDER BY created_ts"
+        )
+    ] + [
+        {"type": "pin", "kind": "pin", "value": u, "feed": f, "created_ts": t}
+        for u, f, t in database.conn.execute("SELECT uri, feed, created_ts FROM pins ORDER BY created_ts")
+    ]
+    if as_json:
+        for row in rows:
+            click.echo(orjson.dumps(row).decode())
+        return
+    if not rows:
+        click.echo("no bans or pins")
+    for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["created_ts"]))
+        extra = f"feed={row['feed']}" if row["type"] == "pin" else (row["reason"] or "")
+        click.echo(f"{when}  {row['kind']:<6} {row['value']}  {extra}".rstrip())
+
+
+@click.command()
+@click.option(
+    "--older-than", "older_than", default="7d", show_default=True, help="Age: 7d, 36h, 90m, seconds."
+)
+@DB_OPTION
+def prune(older_than: str, db: Path | None) -> None:
+    """Delete posts older than the retention window (with their likes), in small transactions.
+
+    Example: gitfeed prune --older-than 7d
+    """
+    from firehose.store.writer import StoreWriter
+
+    seconds = parse_duration(older_than)
+    database = _open(db)
+    removed = StoreWriter(database, service="prune").prune(seconds)
+    click.echo(f"pruned {removed} posts older than {older_than}")

