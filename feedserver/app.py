@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -23,6 +25,7 @@ from feedserver.cursors import InvalidCursorError
 from feedserver.feeds import FEEDS, InvalidFeedUriError, UnknownFeedError, feed_uri, parse_feed_uri
 from feedserver.metrics import Metrics
 from feedserver.service import FeedService, validate_interactions
+from feedserver.web import web_router
 from firehose.settings import Settings
 
 GET_FEED_SKELETON = "app.bsky.feed.getFeedSkeleton"
@@ -117,6 +120,7 @@ def create_app(
     db_path: Path | str | None = None,
     service: FeedService | None = None,
     auth: ServiceAuth | None = None,
+    scorer_factory: Callable[[Settings], Any] | None = None,
 ) -> FastAPI:
     """Build the app for these settings. Opens the database now (errors surface at startup)."""
     metrics = Metrics()
@@ -254,4 +258,5 @@ def create_app(
             {"error": "MethodNotImplemented", "message": f"method not implemented: {nsid[:200]}"}, 501
         )
 
+    app.include_router(web_router(settings, service, scorer_factory=scorer_factory))
     return app

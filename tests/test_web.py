@@ -1,0 +1,373 @@
+"""The web page and the operator view over HTTP: a real seeded SQLite file, the real app and router."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from seed import Post, feed_at, insert_posts, make_db, many_posts, server_settings
+
+from feedserver.app import create_app
+from feedserver.web.trending import Mention, RepoTrends
+
+TOKEN = "test-admin-token"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
+EVIL = Post(
+    "did:plc:evil000000000000000000",
+    "3kevil",
+    text='<script>alert("x")</script> <img src=x onerror=alert(1)> see https://github.com/evil/repo',
+    github_urls=["https://github.com/evil/repo"],
+    likes=50,
+)
+HANDLED = Post("did:plc:alice00000000000000000", "3kalice", text="hello from alice", likes=20)
+
+
+def build_client(db_path: Path, **overrides: object) -> TestClient:
+    settings = server_settings(db_path, **{"admin_token": TOKEN, **overrides})
+    app = create_app(settings)
+    return TestClient(app)
+
+
+@pytest.fixture
+def seeded(db_path: Path) -> Path:
+    db = make_db(db_path)
+    insert_posts(db, [*many_posts(120), EVIL, HANDLED])
+    db.conn.execute(
+        "INSERT INTO accounts (did, handle, active, updated_ts) VALUES (?, 'alice.test', 1, ?)",
+        (HANDLED.author, time.time()),
+    )
+    db.conn.close()
+    return db_path
+
+
+@pytest.fixture
+def client(seeded: Path):
+    with build_client(seeded) as test_client:
+        yield test_client
+
+
+def shown_uris(html: str) -> list[str]:
+    return re.findall(r'<article class="post[^"]*" data-uri="([^"]+)"', html)
+
+
+def bans(db_path: Path) -> list[tuple]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT kind, value, reason FROM bans ORDER BY kind, value").fetchall()
+
+
+@pytest.mark.parametrize("name", ["github", "ml", "all", "links"])
+def test_index_shows_what_subscribers_get_in_order(client: TestClient, name: str) -> None:
+    page = client.get("/", params={"feed": name, "limit": 40})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    skeleton = client.get(SKELETON, params={"feed": feed_at(name), "limit": 40}).json()
+    expected = [item["post"] for item in skeleton["feed"]]
+    assert len(expected) >= 20
+    assert shown_uris(page.text) == expected
+
+
+def test_post_text_is_escaped(client: TestClient) -> None:
+    html = client.get("/").text
+    assert EVIL.uri in shown_uris(html)
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/web/static/app.js" defer>']
+    assert "<img" not in html
+    assert "'self'" in client.get("/").headers["content-security-policy"]
+
+
+def test_post_card_links_handle_and_github_repo(client: TestClient) -> None:
+    html = client.get("/", params={"feed": "links", "limit": 100}).text
+    assert f'href="https://bsky.app/profile/{EVIL.author}/post/{EVIL.rkey}"' in html
+    assert 'href="https://github.com/evil/repo"' in html
+    assert '<span class="gh-owner">evil</span> / <strong>repo</strong>' in html
+    assert '<a href="https://github.com/evil/repo" rel="nofollow noopener" target="_blank">' in html
+    everything = client.get("/", params={"feed": "github", "limit": 100}).text
+    assert ">alice.test</a>" in everything
+    assert f">{EVIL.author}</a>" in everything  # no handle known: the DID
+
+
+def test_no_assets_from_other_hosts(client: TestClient) -> None:
+    html = client.get("/").text
+    assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html)
+    script = client.get("/web/static/app.js")
+    assert script.status_code == 200 and "fetch(" in script.text
+    assert client.get("/web/static/style.css").headers["content-type"].startswith("text/css")
+    assert client.get("/web/static/..%2Fqueries.py").status_code == 404
+
+
+def test_unknown_feed_and_odd_limits(client: TestClient) -> None:
+    assert client.get("/", params={"feed": "nope"}).status_code == 404
+    assert len(shown_uris(client.get("/", params={"limit": "5"}).text)) == 5
+    assert len(shown_uris(client.get("/", params={"limit": "500"}).text)) == 100
+    assert len(shown_uris(client.get("/", params={"limit": "x"}).text)) == 30
+
+
+def test_fragment_polls_with_version(client: TestClient, seeded: Path) -> None:
+    first = client.get("/web/posts", params={"feed": "github"})
+    assert first.status_code == 200 and first.headers["x-version"]
+    assert shown_uris(first.text) == shown_uris(client.get("/").text)
+    same = client.get("/web/posts", params={"feed": "github", "since": first.headers["x-version"]})
+    assert same.status_code == 204
+    client.post("/admin/moderate", data={"action": "ban", "kind": "post", "value": EVIL.uri}, headers=BEARER)
+    changed = client.get("/web/posts", params={"feed": "github", "since": first.headers["x-version"]})
+    assert changed.status_code == 200 and EVIL.uri not in shown_uris(changed.text)
+
+
+def test_new_posts_reach_the_fragment(client: TestClient, seeded: Path) -> None:
+    client.get("/web/posts", params={"feed": "github"})
+    fresh = Post("did:plc:fresh00000000000000000", "3kfresh", text="brand new", likes=500, age_seconds=1)
+    db = make_db(seeded)
+    insert_posts(db, [fresh])
+    db.conn.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the service rebuilds its snapshot in the background
+        if fresh.uri in shown_uris(client.get("/web/posts", params={"feed": "github"}).text):
+            break
+        time.sleep(0.1)
+    assert shown_uris(client.get("/web/posts", params={"feed": "github"}).text)[0] == fresh.uri
+
+
+# --- the operator view ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "/admin", None),
+        ("GET", "/admin/figures", None),
+        ("POST", "/admin/moderate", {"action": "ban", "kind": "post", "value": EVIL.uri}),
+        ("POST", "/admin/playground", {"text": "hello"}),
+    ],
+)
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"X-Admin-Token": "wrong"}, {"Cookie": "gitfeed_admin=" + TOKEN}],
+)
+def test_admin_refuses_without_the_token(
+    client: TestClient, seeded: Path, method: str, path: str, data: dict | None, headers: dict
+) -> None:
+    response = client.request(method, path, data=data, headers=headers, follow_redirects=False)
+    assert response.status_code == 401
+    assert 'action="/admin/login"' in response.text
+    assert bans(seeded) == []
+
+
+def test_admin_is_off_without_a_configured_token(seeded: Path) -> None:
+    with build_client(seeded, admin_token="") as client:
+        for headers in ({}, {"Authorization": "Bearer "}, {"X-Admin-Token": ""}):
+            assert client.get("/admin", headers=headers).status_code == 403
+        assert client.post("/admin/login", data={"token": ""}).status_code == 403
+
+
+def test_login_sets_a_cookie_that_opens_admin(client: TestClient) -> None:
+    assert client.post("/admin/login", data={"token": "nope"}).status_code == 401
+    response = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/admin"
+    cookie = response.cookies["gitfeed_admin"]
+    assert TOKEN not in cookie
+    assert "httponly" in response.headers["set-cookie"].lower()
+    assert "samesite=strict" in response.headers["set-cookie"].lower()
+    page = client.get("/admin")
+    assert page.status_code == 200 and "Operator view" in page.text
+    client.post("/admin/logout")
+    assert client.get("/admin").status_code == 401
+
+
+def test_admin_page_shows_ingest_figures_and_chart(client: TestClient, seeded: Path) -> None:
+    with sqlite3.connect(seeded) as conn:
+        conn.execute("INSERT INTO sub_state VALUES ('wss://relay.test', 4242, ?)", (time.time() - 3,))
+        conn.execute("INSERT INTO counters VALUES ('events_seen', 1000), ('posts_seen', 400)")
+    client.get("/admin/figures", headers=BEARER)
+    with sqlite3.connect(seeded) as conn:
+        conn.execute("UPDATE counters SET value = value + 500 WHERE name = 'events_seen'")
+    time.sleep(0.2)
+    html = client.get("/admin", headers=BEARER).text
+    assert "wss://relay.test" in html and "4242" in html
+    lag = float(re.search(r'data-lag="([0-9.]+)"', html).group(1))
+    assert 2.5 <= lag < 60
+    events_per_second = re.search(r'data-figure="events">([^<]+)<', html).group(1)
+    assert float(events_per_second.replace(",", "")) > 0
+    assert "<dt>posts stored</dt><dd>122</dd>" in html
+    assert "not loaded (loads on first use)" in html  # the classifier loads on first playground use only
+    points = re.search(r'class="series-github"[^>]*points="([^"]+)"', html).group(1).split()
+    assert len(points) == 7 * 24
+    assert any(not p.endswith(",120.0") for p in points)  # some hour has kept posts
+
+
+def test_ban_via_admin_removes_post_from_index(client: TestClient, seeded: Path) -> None:
+    assert EVIL.uri in shown_uris(client.get("/").text)
+    response = client.post(
+        "/admin/moderate",
+        data={"action": "ban", "kind": "post", "value": EVIL.uri, "reason": "xss", "back": "/"},
+        headers=BEARER,
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/?")
+    assert bans(seeded) == [("post", EVIL.uri, "xss")]
+    assert EVIL.uri not in shown_uris(client.get("/").text)
+    skeleton = client.get(SKELETON, params={"feed": feed_at("github"), "limit": 100}).json()
+    assert EVIL.uri not in [item["post"] for item in skeleton["feed"]]
+    client.post(
+        "/admin/moderate", data={"action": "unban", "kind": "post", "value": EVIL.uri}, headers=BEARER
+    )
+    assert bans(seeded) == [] and EVIL.uri in shown_uris(client.get("/").text)
+
+
+def test_admin_ban_writes_the_same_row_as_the_cli(client: TestClient, seeded: Path) -> None:
+    from feedserver.cli.moderate import ban
+
+    result = CliRunner().invoke(ban, ["author", HANDLED.author, "--reason", "spam", "--db", str(seeded)])
+    assert result.exit_code == 0, result.output
+    cli_row = bans(seeded)
+    client.post(
+        "/admin/moderate", data={"action": "unban", "kind": "author", "value": HANDLED.author}, headers=BEARER
+    )
+    assert bans(seeded) == []
+    url = f"https://bsky.app/profile/alice.test/post/{HANDLED.rkey}"  # by handle, resolved to the DID
+    client.post(
+        "/admin/moderate",
+        data={"action": "ban", "kind": "author", "value": HANDLED.author, "reason": "spam"},
+        headers=BEARER,
+    )
+    assert bans(seeded) == cli_row
+    assert HANDLED.uri not in shown_uris(client.get("/", params={"limit": 100}).text)
+    client.post("/admin/moderate", data={"action": "ban", "kind": "post", "value": url}, headers=BEARER)
+    assert ("post", HANDLED.uri, "") in bans(seeded)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"action": "ban", "kind": "post", "value": "not a uri"}, "is not a post at-uri"),
+        ({"action": "ban", "kind": "author", "value": "bob"}, "is not a DID"),
+        (
+            {"action": "ban", "kind": "post", "value": "https://bsky.app/profile/nobody.test/post/3k"},
+            "unknown handle",
+        ),
+        ({"action": "pin", "value": EVIL.uri, "feed": "nope"}, "unknown feed"),
+        ({"action": "explode", "value": EVIL.uri}, "unknown action"),
+    ],
+)
+def test_admin_rejects_bad_moderation_input(client: TestClient, seeded: Path, data: dict, error: str) -> None:
+    response = client.post("/admin/moderate", data=data, headers=BEARER)
+    assert response.status_code == 400
+    assert error in response.text
+    assert bans(seeded) == []
+
+
+def test_pin_via_admin_puts_post_first(client: TestClient) -> None:
+    target = many_posts(120)[100]
+    client.post(
+        "/admin/moderate", data={"action": "pin", "value": target.uri, "feed": "github"}, headers=BEARER
+    )
+    html = client.get("/").text
+    assert shown_uris(html)[0] == target.uri
+    assert '<span class="rank">pinned</span>' in html
+    assert shown_uris(client.get("/", params={"feed": "ml"}).text)[0] != target.uri
+    client.post(
+        "/admin/moderate", data={"action": "unpin", "value": target.uri, "feed": "github"}, headers=BEARER
+    )
+    assert shown_uris(client.get("/").text)[0] != target.uri
+
+
+def test_admin_cookie_shows_moderation_buttons_on_index(client: TestClient) -> None:
+    assert 'data-testid="ban-post"' not in client.get("/").text
+    client.post("/admin/login", data={"token": TOKEN})
+    assert 'data-testid="ban-post"' in client.get("/").text
+
+
+def test_playground_scores_with_the_link_rule(seeded: Path) -> None:
+    scoring = pytest.importorskip("firehose.scoring", reason="firehose.scoring (LinkScorer) is not there yet")
+    settings = server_settings(seeded, admin_token=TOKEN)
+    app = create_app(settings, scorer_factory=lambda s: scoring.LinkScorer())
+    with TestClient(app) as client:
+        html = client.post(
+            "/admin/playground", data={"text": "new release github.com/pallets/flask"}, headers=BEARER
+        ).text
+        assert re.search(r'data-topic="github"><td>github</td><td class="score">1.000<', html)
+        assert re.search(r'data-testid="playground-feeds">github, all, links<', html)
+        fragment = client.post(
+            "/admin/playground", data={"text": "<b>no links</b>"}, headers={**BEARER, "X-Fragment": "1"}
+        ).text
+        assert "none (ingest would not keep it)" in fragment and "<html" not in fragment
+
+
+# --- trending ------------------------------------------------------------------------------------
+
+
+def trending(html: str) -> dict[str, list[tuple[str, int]]]:
+    """{window: [(repo, count), ...]} as the page lists them."""
+    result = {}
+    for window, body in re.findall(r'data-window="([^"]+)">(.*?)</section>', html, re.S):
+        result[window] = [
+            (repo, int(count))
+            for repo, count in re.findall(
+                r'data-repo="([^"]+)">.*?<span class="count">(\d+) post', body, re.S
+            )
+        ]
+    return result
+
+
+def linking(repo: str, n: int, age_seconds: float, prefix: str, author: str = "did:plc:t{}") -> list[Post]:
+    return [
+        Post(
+            author.format(i),
+            f"3k{prefix}{i}",
+            text=f"look {repo}",
+            age_seconds=age_seconds,
+            github_urls=[f"https://github.com/{repo}"],
+        )
+        for i in range(n)
+    ]
+
+
+def test_trending_counts_per_window(db_path: Path) -> None:
+    db = make_db(db_path)
+    day = 86400
+    posts = (
+        linking("a/hot", 3, 600, "ah")
+        + linking("a/hot", 2, 3 * day, "ao")
+        + linking("b/warm", 2, 3600, "bw")
+        + linking("c/old", 4, 3 * day, "co")
+        + linking("d/ancient", 5, 8 * day, "da")
+    )
+    insert_posts(db, posts)
+    with build_client(db_path) as client:
+        assert trending(client.get("/").text) == {
+            "24h": [("a/hot", 3), ("b/warm", 2)],
+            "7d": [("a/hot", 5), ("c/old", 4), ("b/warm", 2)],
+        }
+        html = client.get("/").text
+        hot = html[html.index('data-repo="a/hot"') : html.index('data-repo="b/warm"')]
+        assert hot.count("look a/hot") == 3 and hot.count('href="https://bsky.app/profile/did:plc:t') == 3
+
+        # New posts are added incrementally; a banned author's mentions stop counting.
+        insert_posts(db, linking("b/warm", 2, 60, "bn", author="did:plc:new{}"))
+        client.post(
+            "/admin/moderate", data={"action": "ban", "kind": "author", "value": "did:plc:t0"}, headers=BEARER
+        )
+        expected = {"24h": [("b/warm", 3), ("a/hot", 2)], "7d": [("a/hot", 3), ("b/warm", 3), ("c/old", 3)]}
+        deadline = time.monotonic() + 10
+        while trending(client.get("/").text) != expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert trending(client.get("/").text) == expected
+    db.conn.close()
+
+
+def test_repo_trends_expire_and_count_each_post_once() -> None:
+    trends = RepoTrends()
+    now = 1_000_000.0
+    trends.add(Mention(1, "at://a/app.bsky.feed.post/1", "did:a", now - 100), ["x/y", "x/y", "z/w"], now)
+    trends.add(Mention(2, "at://b/app.bsky.feed.post/2", "did:b", now - 86000), ["x/y"], now)
+    assert [(r.repo, r.count) for r in trends.top("24h", 5, now)] == [("x/y", 2), ("z/w", 1)]
+    trends.expire(now + 500)
+    assert [(r.repo, r.count) for r in trends.top("24h", 5, now + 500)] == [("x/y", 1), ("z/w", 1)]
+    assert [(r.repo, r.count) for r in trends.top("7d", 5, now + 500)] == [("x/y", 2), ("z/w", 1)]
+    assert [m.post_id for m in trends.top("7d", 1, now + 500)[0].examples] == [2, 1]  # newest stored first
