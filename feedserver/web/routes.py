@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from feedserver import moderation
 from feedserver.feeds import FEEDS
 from feedserver.service import FeedService
 from feedserver.web import admin
@@ -154,7 +155,7 @@ def web_router(
         def read() -> dict[str, Any]:
             data.sample_counters()
             conn = data.conn()
-            bans, pins = admin.moderation_rows(conn)
+            bans, pins = moderation.moderation_rows(conn)
             first_hour, series = data.histogram()
             return {
                 "figures": admin.ingest_figures(conn, settings, data.samples),
@@ -232,18 +233,18 @@ def web_router(
         def write() -> str:
             conn = data.conn()
             if action == "ban":
-                return f"banned {kind} {admin.ban(conn, kind, value, form.get('reason', ''))}"
+                return f"banned {kind} {moderation.ban(conn, kind, value, form.get('reason', ''))}"
             if action == "unban":
-                return f"unbanned {kind} {value}" if admin.unban(conn, kind, value) else "no such ban"
+                return f"unbanned {kind} {value}" if moderation.unban(conn, kind, value) else "no such ban"
             if action == "pin":
-                return f"pinned {admin.pin(conn, value, feed)} on {feed}"
+                return f"pinned {moderation.pin(conn, value, feed)} on {feed}"
             if action == "unpin":
-                return f"unpinned {value}" if admin.unpin(conn, value, feed) else "no such pin"
-            raise admin.AdminInputError(f"unknown action {action[:50]!r}")
+                return f"unpinned {value}" if moderation.unpin(conn, value, feed) else "no such pin"
+            raise moderation.ModerationError(f"unknown action {action[:50]!r}")
 
         try:
             message = await asyncio.to_thread(write)
-        except admin.AdminInputError as error:
+        except moderation.ModerationError as error:
             return await admin_page(request, 400, message=str(error))
         back = form.get("back", "/admin")
         target = back if back in ("/", "/admin") else "/admin"
