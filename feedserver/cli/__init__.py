@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "unpin": "feedserver.cli.moderate:unpin",
     "bans": "feedserver.cli.moderate:bans",
     "prune": "feedserver.cli.moderate:prune",
+    "publish": "feedserver.cli.publish:publish",
+    "unpublish": "feedserver.cli.publish:unpublish",
 }
 
 

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what the end-to-end tests need, idempotently: PostgreSQL (Debian's package; the tests run a
+# private cluster of their own) and the local Bluesky network's node modules (tests/e2e, pinned by
+# package-lock.json). Called by scripts/test.sh (the README's test command) and so by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_initdb() {
+  command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+
+if ! have_initdb; then
+  echo "setup_e2e: installing postgresql" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "setup_e2e: node (20+) is required for the local Bluesky network" >&2
+  exit 1
+fi
+
+# npm ci only when node_modules is missing or older than the lockfile.
+lock=tests/e2e/package-lock.json
+stamp=tests/e2e/node_modules/.package-lock.json
+if [ ! -d tests/e2e/node_modules/@atproto/dev-env ] || [ "$lock" -nt "$stamp" ]; then
+  echo "setup_e2e: npm ci in tests/e2e (about 2 minutes)" >&2
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
