@@ -24,6 +24,10 @@ COMMANDS: dict[str, str] = {
     "prune": "feedserver.cli.moderate:prune",
     "publish": "feedserver.cli.publish:publish",
     "unpublish": "feedserver.cli.publish:unpublish",
+    "train": "feedserver.cli.classify:train",
+    "classify": "feedserver.cli.classify:classify",
+    "eval": "feedserver.cli.classify:eval_command",
+    "explain": "feedserver.cli.classify:explain",
 }
 
 

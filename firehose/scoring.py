@@ -1,0 +1,55 @@
+"""The scoring seam: the pipeline hands a batch of candidate posts to a `PostScorer` and keeps the ones
+that reach a topic's threshold.
+
+`LinkScorer` is Gitfeed's rule (a GitHub link makes a post about GitHub) and the fallback when the
+embedding classifier (`firehose.classify.build_scorer`) is not wanted or not available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from firehose.detect import github_links
+from firehose.store.rows import KeptPost
+
+TOPICS: tuple[str, ...] = ("github", "ml")
+
+
+@runtime_checkable
+class PostScorer(Protocol):
+    """Scores post records 0..1 per topic; one dict per record, in order."""
+
+    topics: tuple[str, ...]
+
+    def score(self, records: Sequence[dict[str, Any]]) -> list[dict[str, float]]: ...
+
+
+class LinkScorer:
+    """github = 1.0 when the post links to GitHub (facet, card, or plain text), else 0; ml = 0."""
+
+    topics: tuple[str, ...] = TOPICS
+
+    def score(self, records: Sequence[dict[str, Any]]) -> list[dict[str, float]]:
+        return [{"github": 1.0 if github_links(record) else 0.0, "ml": 0.0} for record in records]
+
+
+def kept_topics(scores: Mapping[str, float], thresholds: Mapping[str, float]) -> list[str]:
+    """Topics whose score reaches their threshold; a topic without a threshold needs a perfect 1.0."""
+    return [topic for topic, score in scores.items() if score >= thresholds.get(topic, 1.0)]
+
+
+def decide(
+    scorer: PostScorer, records: Sequence[dict[str, Any]], thresholds: Mapping[str, float]
+) -> list[KeptPost | None]:
+    """Score a batch and say, per record, what to keep (None: no topic reached its threshold)."""
+    if not records:
+        return []
+    decisions: list[KeptPost | None] = []
+    for record, scores in zip(records, scorer.score(records), strict=True):
+        topics = kept_topics(scores, thresholds)
+        if topics:
+            decisions.append(KeptPost(scores=dict(scores), links=github_links(record), topics=tuple(topics)))
+        else:
+            decisions.append(None)
+    return decisions
