@@ -31,7 +31,7 @@ class Settings(BaseSettings):
 
     # Ingest.
     subscription_endpoint: str = "wss://bsky.network"
-    jetstream_endpoint: str = "wss://jetstream2.us-east.bsky.network"
+    jetstream_endpoint: str = "wss://jetstream.us-east.bsky.network"
     source: str = "relay"
     sqlite_location: Path = Path("gitfeed.db")
     batch_max_events: int = Field(2000, ge=1)

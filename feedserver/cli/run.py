@@ -39,7 +39,11 @@ def run(**options: object) -> None:
     env.update({OVERRIDES[name]: str(value) for name, value in options.items() if value is not None})
     settings = load_settings(**{"sqlite_location": options["db"], "port": options["port"]})
     source = options["source"] or settings.source
-    endpoint = options["endpoint"] or settings.subscription_endpoint
+    if source == "jetstream" and options["endpoint"]:
+        env["FEEDGEN_JETSTREAM_ENDPOINT"] = env.pop("FEEDGEN_SUBSCRIPTION_ENDPOINT")
+    endpoint = options["endpoint"] or (
+        settings.jetstream_endpoint if source == "jetstream" else settings.subscription_endpoint
+    )
     host = options["host"] or settings.listenhost
     click.echo(f"gitfeed: ingesting {source} from {endpoint}")
     click.echo(f"gitfeed: database {settings.sqlite_location.resolve()}")

@@ -1,0 +1,267 @@
+"""The ingest loop: source -> bounded queue -> batches -> scorer -> one transaction per batch.
+
+Three stages, so none of them waits on another more than it must:
+- the reader task pulls events from the source (decoding runs there) and puts one list per frame on
+  a bounded queue; when the queue is full it stops reading, and the socket's own flow control pushes
+  back on the relay (which says ConsumerTooSlow if we fall too far behind);
+- the batcher task gathers the queue into batches of at most `batch_max_events` events or
+  `batch_max_seconds` from the batch's first event, so a burst is not a transaction per event and a
+  quiet stream still lands within a second;
+- one worker thread scores the batch's posts (the embedding model is slow and must not block the
+  websocket) and applies rows, counters and cursor in one transaction (`StoreWriter.apply`). The
+  next batch is gathered while the previous one commits.
+
+Cancellation (SIGTERM) stops the reader and commits everything already read; a SIGKILL mid-commit
+leaves the transaction undone, and the next start resumes from the cursor it saved with the last
+committed batch. Either way no post is lost or doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from firehose.events import Event, PostUpserted
+from firehose.scoring import LinkScorer, PostScorer, decide
+from firehose.store.rows import KeptPost
+from firehose.store.writer import BatchResult, StoreWriter
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from firehose.settings import Settings
+    from firehose.sources.base import Source
+
+log = logging.getLogger("gitfeed.ingest")
+
+_END = None  # queue sentinel: the reader is done
+RATE_WINDOW_SECONDS = 10.0
+
+
+@dataclass
+class IngestStats:
+    """Running counters of one ingest run (process-local; the store keeps the durable ones)."""
+
+    started: float = field(default_factory=time.monotonic)
+    events: int = 0
+    batches: int = 0
+    skipped: int = 0
+    posts_scored: int = 0
+    posts_inserted: int = 0
+    posts_deleted: int = 0
+    engagements: int = 0
+    kept_by_topic: Counter[str] = field(default_factory=Counter)
+    cursor: int | None = None
+    commit_seconds: float = 0.0
+    score_seconds: float = 0.0
+    scorer_failures: int = 0
+    last_lag_seconds: float = 0.0  # first event of the last batch read -> its commit
+    queue_depth: int = 0
+    _samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=512), repr=False)
+
+    def record(self, result: BatchResult, lag: float) -> None:
+        self.events += result.events
+        self.batches += 1
+        self.skipped += result.skipped
+        self.posts_inserted += result.posts_inserted
+        self.posts_deleted += result.posts_deleted
+        self.engagements += result.engagements_applied
+        self.kept_by_topic.update(result.kept_by_topic)
+        if result.cursor is not None:
+            self.cursor = result.cursor
+        self.last_lag_seconds = lag
+        self._samples.append((time.monotonic(), self.events))
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def events_per_second(self) -> float:
+        """Committed events per second over the last few seconds (the whole run when shorter)."""
+        now = time.monotonic()
+        while len(self._samples) > 1 and now - self._samples[0][0] > RATE_WINDOW_SECONDS:
+            self._samples.popleft()
+        if not self._samples:
+            return 0.0
+        t0, n0 = (self.started, 0) if now - self.started <= RATE_WINDOW_SECONDS else self._samples[0]
+        return (self.events - n0) / max(now - t0, 1e-9)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "events": self.events,
+            "batches": self.batches,
+            "skipped": self.skipped,
+            "posts_scored": self.posts_scored,
+            "posts_inserted": self.posts_inserted,
+            "posts_deleted": self.posts_deleted,
+            "engagements": self.engagements,
+            "kept_by_topic": dict(self.kept_by_topic),
+            "cursor": self.cursor,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "events_per_second": round(self.events / max(self.elapsed, 1e-9), 1),
+            "lag_seconds": round(self.last_lag_seconds, 3),
+            "commit_seconds": round(self.commit_seconds, 3),
+            "score_seconds": round(self.score_seconds, 3),
+            "scorer_failures": self.scorer_failures,
+        }
+
+
+class Ingest:
+    """Runs one source into the store until the source ends, `stop()` is called, or the task is cancelled."""
+
+    def __init__(
+        self,
+        source: Source,
+        db: sqlite_utils.Database,
+        settings: Settings,
+        scorer: PostScorer | None = None,
+        *,
+        queue_frames: int | None = None,
+        on_batch: Callable[[BatchResult, IngestStats], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.writer = StoreWriter(db, source.service)
+        self.scorer: PostScorer = scorer or LinkScorer()
+        self.thresholds: Mapping[str, float] = settings.thresholds
+        self.max_events = settings.batch_max_events
+        self.max_seconds = settings.batch_max_seconds
+        self.stats = IngestStats()
+        self.on_batch = on_batch
+        self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue(
+            maxsize=queue_frames or max(64, 4 * settings.batch_max_events)
+        )
+        self._fallback = LinkScorer()
+        self._reader: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ public
+
+    async def run(self) -> IngestStats:
+        """Resume from the saved cursor and ingest; returns the stats. Re-raises a source's fatal error."""
+        self.source.cursor = self.writer.cursor()
+        self.stats.cursor = self.source.cursor
+        log.info("ingest: %s from cursor %s", self.source.describe(), self.source.cursor)
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gitfeed-commit")
+        self._reader = asyncio.create_task(self._read(), name="gitfeed-reader")
+        batcher = asyncio.create_task(self._batches(executor), name="gitfeed-batcher")
+        try:
+            await asyncio.wait({self._reader, batcher}, return_when=asyncio.FIRST_EXCEPTION)
+            if batcher.done() and batcher.exception() is not None:
+                self._reader.cancel()
+                await asyncio.gather(self._reader, return_exceptions=True)
+                raise batcher.exception()  # type: ignore[misc]
+            await batcher  # the reader ended (or failed): the batcher commits what it read, then ends
+            if not self._reader.cancelled() and self._reader.exception() is not None:
+                raise self._reader.exception()  # type: ignore[misc]
+        except asyncio.CancelledError:
+            # Shutdown: stop reading, commit what was read (a whole batch or nothing), then stop.
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await batcher
+            raise
+        finally:
+            executor.shutdown(wait=True)
+        return self.stats
+
+    def stop(self) -> None:
+        """Stop reading; what was read is committed and `run()` returns."""
+        if self._reader is not None:
+            self._reader.cancel()
+
+    # ------------------------------------------------------------------ stages
+
+    async def _read(self) -> None:
+        queue = self._queue
+        try:
+            async with contextlib.aclosing(self.source.stream()) as stream:  # closes the socket on cancel
+                async for events in stream:
+                    await queue.put(events)
+        finally:
+            # Shielded, so a second cancellation cannot lose the end mark the batcher waits for.
+            end = asyncio.ensure_future(queue.put(_END))
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(end)
+
+    async def _collect(self) -> tuple[list[Event], bool]:
+        """One batch from the queue; True once the reader has ended."""
+        queue = self._queue
+        loop = asyncio.get_running_loop()
+        first = await queue.get()
+        if first is _END:
+            return [], True
+        batch = list(first)
+        deadline = loop.time() + self.max_seconds
+        while len(batch) < self.max_events:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    async with asyncio.timeout(remaining):
+                        item = await queue.get()
+                except TimeoutError:
+                    break
+            if item is _END:
+                return batch, True
+            batch.extend(item)
+        return batch, False
+
+    async def _batches(self, executor: ThreadPoolExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        pending: asyncio.Future[tuple[BatchResult, float]] | None = None
+        ended = False
+        while not ended:
+            batch, ended = await self._collect()
+            self.stats.queue_depth = self._queue.qsize()
+            if pending is not None:
+                await asyncio.shield(pending)  # one batch at a time, in order; raises if it failed
+                pending = None
+            if batch:
+                pending = loop.run_in_executor(executor, self._commit, batch, time.monotonic())
+                pending.add_done_callback(self._committed)  # stats move as soon as it commits
+        if pending is not None:
+            await asyncio.shield(pending)
+
+    def _committed(self, future: asyncio.Future[tuple[BatchResult, float]]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        result, lag = future.result()
+        self.stats.record(result, lag)
+        if self.on_batch is not None:
+            self.on_batch(result, self.stats)
+
+    # ------------------------------------------------------------------ the worker thread
+
+    def _commit(self, batch: Sequence[Event], read_at: float) -> tuple[BatchResult, float]:
+        kept = self._classify([e for e in batch if type(e) is PostUpserted])  # type: ignore[misc]
+        started = time.monotonic()
+        result = self.writer.apply(batch, kept)
+        done = time.monotonic()
+        self.stats.commit_seconds += done - started
+        return result, done - read_at
+
+    def _classify(self, posts: list[PostUpserted]) -> dict[str, KeptPost]:
+        if not posts:
+            return {}
+        records = [post.record for post in posts]
+        started = time.monotonic()
+        try:
+            decisions = decide(self.scorer, records, self.thresholds)
+        except Exception:
+            # A scorer bug must not stop the stream: report it and keep this batch by the link rule.
+            self.stats.scorer_failures += 1
+            log.exception("ingest: scorer failed on a batch of %d posts; using the link rule", len(posts))
+            decisions = decide(self._fallback, records, self.thresholds)
+        self.stats.score_seconds += time.monotonic() - started
+        self.stats.posts_scored += len(posts)
+        return {post.uri: d for post, d in zip(posts, decisions, strict=True) if d is not None}

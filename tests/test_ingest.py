@@ -1,0 +1,277 @@
+"""The ingest loop end to end: real sources (a capture file, a local relay) into a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import framegen as fg
+import pytest
+from relayserver import RelayServer
+
+from firehose.capture import CaptureWriter
+from firehose.ingest import Ingest, IngestStats
+from firehose.scoring import LinkScorer, kept_topics
+from firehose.settings import Settings, load_settings
+from firehose.sources.capture import CaptureSource
+from firehose.sources.relay import RelaySource
+from firehose.store.schema import open_db
+from firehose.store.writer import BatchResult
+
+ALICE = "did:plc:alicealicealicealice00"
+BOB = "did:plc:bobbobbobbobbobbobbob00"
+CAROL = "did:plc:carolcarolcarolcarol00"
+
+
+def settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "receive_timeout_seconds": 0.5,
+        "backoff_initial_seconds": 0.01,
+        "backoff_max_seconds": 0.05,
+        "batch_max_events": 1000,
+        "batch_max_seconds": 0.2,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def story() -> list[bytes]:
+    """Posts with and without GitHub links, engagement on them, an unlike, a delete and a takedown."""
+    gh = fg.post_uri(ALICE, "3kgh0000000a2")
+    return [
+        fg.commit_frame(
+            1, ALICE, [fg.post_op("3kgh0000000a2", "shipped https://github.com/Pallets/Flask today")]
+        ),
+        fg.commit_frame(2, BOB, [fg.post_op("3kplain00000b2", "just a cat photo")]),
+        fg.commit_frame(3, BOB, [fg.like_op("3klike0000001", gh)]),
+        fg.commit_frame(4, CAROL, [fg.like_op("3klike0000002", gh), fg.repost_op("3krepo0000001", gh)]),
+        fg.commit_frame(5, BOB, [fg.delete_op(fg.LIKE, "3klike0000001")]),
+        fg.commit_frame(6, CAROL, [fg.post_op("3kgh0000000c2", "see github.com/psf/requests")]),
+        fg.commit_frame(7, CAROL, [fg.delete_op(fg.POST, "3kgh0000000c2")]),
+        fg.commit_frame(8, BOB, [fg.post_op("3kgh0000000b3", "fork: https://github.com/bob/fork")]),
+        fg.account_frame(9, BOB, active=False, status="takendown"),
+        b"\x00 not a frame",
+        fg.identity_frame(10, ALICE, handle="alice.example.com"),
+    ]
+
+
+def write_capture(path: Path, frames: list[bytes]) -> Path:
+    with CaptureWriter(path) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return path
+
+
+def ingest_capture(
+    db_path: Path, capture: Path, cfg: Settings | None = None, **kw: object
+) -> tuple[Ingest, list]:
+    cfg = cfg or settings()
+    db = open_db(db_path)
+    batches: list[BatchResult] = []
+    runner = Ingest(
+        CaptureSource(capture, cfg), db, cfg, LinkScorer(), on_batch=lambda r, s: batches.append(r), **kw
+    )
+    asyncio.run(runner.run())
+    db.close()
+    return runner, batches
+
+
+def test_a_capture_lands_in_sqlite_with_counts_deletes_and_takedowns(tmp_path: Path, db_path: Path) -> None:
+    capture = write_capture(tmp_path / "story.bin.zst", story())
+    runner, _ = ingest_capture(db_path, capture)
+    db = open_db(db_path)
+    posts = {row["uri"]: row for row in db["posts"].rows}
+    gh = fg.post_uri(ALICE, "3kgh0000000a2")
+    assert list(posts) == [gh]  # the plain post was never kept, Carol's was deleted, Bob's taken down
+    assert posts[gh]["like_count"] == 1 and posts[gh]["repost_count"] == 1
+    assert posts[gh]["score_github"] == 1.0
+    assert posts[gh]["repos"] == '["pallets/flask"]'
+    counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
+    assert counters["events_seen"] == 12  # 11 events of the 10 frames with a seq + the garbage frame
+    assert counters["frames_skipped"] == 1
+    assert counters["posts_seen"] == 4
+    assert counters["kept_github"] == 3
+    assert db.execute("SELECT cursor FROM sub_state").fetchone()[0] == 10
+    assert dict(db.execute("SELECT did, status FROM accounts WHERE did = ?", [BOB]).fetchall()) == {
+        BOB: "takendown"
+    }
+    assert runner.stats.events == 12 and runner.stats.cursor == 10
+
+
+def test_replaying_the_same_capture_again_changes_nothing(tmp_path: Path, db_path: Path) -> None:
+    capture = write_capture(tmp_path / "story.bin.zst", story())
+    ingest_capture(db_path, capture)
+    db = open_db(db_path)
+    before = (list(db["posts"].rows), db.execute("SELECT * FROM counters ORDER BY name").fetchall())
+    db.close()
+    runner, batches = ingest_capture(db_path, capture)
+    db = open_db(db_path)
+    assert (list(db["posts"].rows), db.execute("SELECT * FROM counters ORDER BY name").fetchall()) == before
+    assert runner.stats.events == 0 and batches == []
+
+
+def test_batches_are_cut_by_count(tmp_path: Path, db_path: Path) -> None:
+    frames = [
+        fg.commit_frame(seq, ALICE, [fg.like_op(fg.tid(seq), fg.post_uri(BOB, "3kx"))])
+        for seq in range(1, 24)
+    ]
+    capture = write_capture(tmp_path / "likes.bin.zst", frames)
+    _, batches = ingest_capture(db_path, capture, settings(batch_max_events=5, batch_max_seconds=30))
+    assert [b.events for b in batches] == [5, 5, 5, 5, 3]
+    assert [b.cursor for b in batches] == [5, 10, 15, 20, 23]
+
+
+def test_a_quiet_stream_lands_within_batch_max_seconds(db_path: Path) -> None:
+    async def main() -> tuple[float, IngestStats]:
+        async with RelayServer(story()[:3]) as server:  # sends 3 frames, then stays connected and silent
+            cfg = settings(batch_max_events=1000, batch_max_seconds=0.2, receive_timeout_seconds=30)
+            runner = Ingest(RelaySource(server.url, cfg), open_db(db_path), cfg, LinkScorer())
+            task = asyncio.create_task(runner.run())
+            started = time.monotonic()
+            while runner.stats.cursor != 3:
+                await asyncio.sleep(0.01)
+            landed = time.monotonic() - started
+            runner.stop()
+            await task
+            return landed, runner.stats
+
+    landed, stats = asyncio.run(main())
+    assert landed < 1.0
+    assert stats.batches == 1 and stats.events == 3
+
+
+def test_a_reconnect_and_a_restart_resume_from_the_persisted_cursor(db_path: Path) -> None:
+    frames = story()
+
+    async def main() -> RelayServer:
+        async with RelayServer(frames, "abnormal_close", after=4) as server:
+            cfg = settings(batch_max_seconds=0.05)
+            runner = Ingest(RelaySource(server.url, cfg), open_db(db_path), cfg, LinkScorer())
+            task = asyncio.create_task(runner.run())
+            while runner.stats.cursor != 10:
+                await asyncio.sleep(0.01)
+            runner.stop()
+            await task
+            # a new process: a fresh source and writer on the same database
+            again = Ingest(RelaySource(server.url, cfg), open_db(db_path), cfg, LinkScorer())
+            task = asyncio.create_task(again.run())
+            while server.connections < 3:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            again.stop()
+            await task
+            assert again.stats.events == 0
+            return server
+
+    server = asyncio.run(main())
+    assert server.cursors == [None, 4, 10]
+    db = open_db(db_path)
+    assert db.execute("SELECT cursor FROM sub_state").fetchone()[0] == 10
+    assert db.execute("SELECT like_count, repost_count FROM posts").fetchall() == [(1, 1)]
+
+
+def test_cancelling_commits_the_batch_in_flight(db_path: Path) -> None:
+    async def main() -> Ingest:
+        async with RelayServer(story()) as server:
+            cfg = settings(batch_max_seconds=60, receive_timeout_seconds=30)  # the batch would wait a minute
+            runner = Ingest(RelaySource(server.url, cfg), open_db(db_path), cfg, LinkScorer())
+            task = asyncio.create_task(runner.run())
+            while runner.source.cursor != 10:
+                await asyncio.sleep(0.01)
+            assert runner.stats.batches == 0
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return runner
+
+    runner = asyncio.run(main())
+    assert runner.stats.batches == 1 and runner.stats.cursor == 10
+    db = open_db(db_path)
+    assert db.execute("SELECT cursor FROM sub_state").fetchone()[0] == 10
+    assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+
+
+class BrokenScorer:
+    topics = ("github", "ml")
+
+    def score(self, records: list[dict]) -> list[dict[str, float]]:
+        raise RuntimeError("the model fell over")
+
+
+def test_a_failing_scorer_is_reported_and_the_link_rule_keeps_the_batch(
+    tmp_path: Path, db_path: Path
+) -> None:
+    capture = write_capture(tmp_path / "story.bin.zst", story())
+    cfg = settings()
+    db = open_db(db_path)
+    runner = Ingest(CaptureSource(capture, cfg), db, cfg, BrokenScorer())
+    asyncio.run(runner.run())
+    assert runner.stats.scorer_failures == 1
+    assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
+
+
+class SlowScorer(LinkScorer):
+    def score(self, records: list[dict]) -> list[dict[str, float]]:
+        time.sleep(0.3)
+        return super().score(records)
+
+
+def test_a_slow_scorer_does_not_stop_the_reader(db_path: Path) -> None:
+    frames = story()[:2] + [
+        fg.commit_frame(seq, ALICE, [fg.like_op(fg.tid(seq), fg.post_uri(BOB, "3kx"))])
+        for seq in range(11, 40)
+    ]
+
+    async def main() -> tuple[int, int]:
+        async with RelayServer(frames) as server:
+            cfg = settings(batch_max_events=2, batch_max_seconds=0.01)
+            runner = Ingest(RelaySource(server.url, cfg), open_db(db_path), cfg, SlowScorer())
+            task = asyncio.create_task(runner.run())
+            while runner.stats.batches == 0:
+                await asyncio.sleep(0.01)
+            read_during_first_commit = runner.source.stats.frames
+            runner.stop()
+            await task
+            return read_during_first_commit, runner.stats.events
+
+    read, committed = asyncio.run(main())
+    assert read == len(frames)  # everything was read while the first batch was still being scored
+    assert committed == len(frames)
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ({"github": 1.0, "ml": 0.0}, ["github"]),
+        ({"github": 0.5, "ml": 0.49}, ["github"]),
+        ({"github": 0.2, "ml": 0.9}, ["ml"]),
+        ({"github": 0.0, "ml": 0.0}, []),
+        ({"other": 0.99}, []),
+    ],
+)
+def test_kept_topics_reach_their_threshold(scores: dict[str, float], expected: list[str]) -> None:
+    assert kept_topics(scores, {"github": 0.5, "ml": 0.5}) == expected
+
+
+def test_link_scorer_scores_github_links_only() -> None:
+    scorer = LinkScorer()
+    records = [fg.post_record("see github.com/a/b"), fg.post_record("nothing here")]
+    assert scorer.score(records) == [{"github": 1.0, "ml": 0.0}, {"github": 0.0, "ml": 0.0}]
+
+
+@pytest.mark.parametrize(("pace", "at_least", "at_most"), [("recorded", 0.55, 5.0), ("max", 0.0, 0.5)])
+def test_capture_replays_at_the_recorded_pace_or_as_fast_as_it_can(
+    tmp_path: Path, db_path: Path, pace: str, at_least: float, at_most: float
+) -> None:
+    times = ["2026-07-04T14:38:00.000Z", "2026-07-04T14:38:00.300Z", "2026-07-04T14:38:00.600Z"]
+    frames = [
+        fg.commit_frame(i + 1, ALICE, [fg.post_op(fg.tid(i + 1), "hi")], time=t) for i, t in enumerate(times)
+    ]
+    capture = write_capture(tmp_path / "paced.bin.zst", frames)
+    cfg = settings()
+    runner = Ingest(CaptureSource(capture, cfg, pace=pace), open_db(db_path), cfg, LinkScorer())
+    started = time.monotonic()
+    asyncio.run(runner.run())
+    assert at_least <= time.monotonic() - started <= at_most
+    assert runner.stats.cursor == 3
