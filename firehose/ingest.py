@@ -43,6 +43,7 @@ log = logging.getLogger("gitfeed.ingest")
 
 _END = None  # queue sentinel: the reader is done
 RATE_WINDOW_SECONDS = 10.0
+PRUNE_EVERY_SECONDS = 600.0  # retention runs in the commit thread, between batches
 
 
 @dataclass
@@ -140,6 +141,8 @@ class Ingest:
         )
         self._fallback = LinkScorer()
         self._reader: asyncio.Task[None] | None = None
+        self.retention_seconds = settings.retention_days * 86400
+        self._next_prune = 0.0  # monotonic time of the next retention pass; the first runs at start
 
     # ------------------------------------------------------------------ public
 
@@ -248,6 +251,13 @@ class Ingest:
         result = self.writer.apply(batch, kept)
         done = time.monotonic()
         self.stats.commit_seconds += done - started
+        if done >= self._next_prune:
+            self._next_prune = done + PRUNE_EVERY_SECONDS
+            pruned = self.writer.prune(self.retention_seconds)
+            if pruned:
+                log.info(
+                    "ingest: pruned %d posts older than %.1f days", pruned, self.retention_seconds / 86400
+                )
         return result, done - read_at
 
     def _classify(self, posts: list[PostUpserted]) -> dict[str, KeptPost]:

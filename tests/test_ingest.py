@@ -11,13 +11,15 @@ import pytest
 from relayserver import RelayServer
 
 from firehose.capture import CaptureWriter
+from firehose.events import PostUpserted
 from firehose.ingest import Ingest, IngestStats
 from firehose.scoring import LinkScorer, kept_topics
 from firehose.settings import Settings, load_settings
 from firehose.sources.capture import CaptureSource
 from firehose.sources.relay import RelaySource
+from firehose.store.rows import KeptPost
 from firehose.store.schema import open_db
-from firehose.store.writer import BatchResult
+from firehose.store.writer import BatchResult, StoreWriter
 
 ALICE = "did:plc:alicealicealicealice00"
 BOB = "did:plc:bobbobbobbobbobbobbob00"
@@ -275,3 +277,18 @@ def test_capture_replays_at_the_recorded_pace_or_as_fast_as_it_can(
     asyncio.run(runner.run())
     assert at_least <= time.monotonic() - started <= at_most
     assert runner.stats.cursor == 3
+
+
+def test_ingest_prunes_posts_past_retention_when_it_starts(tmp_path: Path) -> None:
+    """A post stored longer ago than FEEDGEN_RETENTION_DAYS is gone after the next ingest run."""
+    db_path = tmp_path / "retention.db"
+    db = open_db(db_path)
+    old = PostUpserted(1, "did:plc:old0000000000000000000", "3kold", "bafyold", {"text": "github.com/a/b"})
+    StoreWriter(db, "seed").apply([old], {old.uri: KeptPost({"github": 1.0}, [], ("github",))})
+    db.execute("UPDATE posts SET indexed_ts = indexed_ts - 3 * 86400")
+    capture = tmp_path / "one.zst"
+    with CaptureWriter(capture) as writer:
+        writer.write(fg.commit_frame(5, "did:plc:new0000000000000000000", [fg.post_op("3knew", "hi")]))
+    settings = Settings(retention_days=2, batch_max_seconds=0.05, _env_file=None)
+    asyncio.run(Ingest(CaptureSource(capture, settings), open_db(db_path), settings).run())
+    assert open_db(db_path)["posts"].count == 0

@@ -143,12 +143,14 @@ def test_a_failing_batch_commits_nothing(writer: StoreWriter) -> None:
     assert writer.cursor() == 1 and rows(writer)[0]["like_count"] == 0 and len(rows(writer)) == 1
 
 
-def test_prune_removes_old_posts(writer: StoreWriter) -> None:
-    old = post(1, "old", createdAt="2020-01-01T00:00:00Z")
-    new = post(2, "new", createdAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    writer.apply([old, new, like(3, "l1", old)], keep_all([old, new]))
+def test_prune_removes_posts_stored_before_the_retention_window(writer: StoreWriter) -> None:
+    old = post(1, "old")
+    backdated = post(2, "new", createdAt="2020-01-01T00:00:00Z")
+    writer.apply([old, backdated, like(3, "l1", old)], keep_all([old, backdated]))
+    writer.db.execute("UPDATE posts SET indexed_ts = ? WHERE rkey = 'old'", [time.time() - 8 * 86400])
     assert writer.prune(7 * 86400) == 1
     assert [row["rkey"] for row in rows(writer)] == ["new"] and writer.db["engagements"].count == 0
+    assert writer.prune(7 * 86400) == 0
 
 
 def test_open_db_refuses_missing_and_corrupt_files(tmp_path: Path) -> None:

@@ -223,7 +223,11 @@ class StoreWriter:
         )
 
     def prune(self, older_than_seconds: float, batch_size: int = 5000) -> int:
-        """Delete posts created before now - older_than_seconds, in small transactions; returns the count."""
+        """Delete posts indexed before now - older_than_seconds, in small transactions; returns the count.
+
+        Age counts from when we stored the post, not its claimed createdAt, so a replayed capture or a
+        backdated post is not dropped the moment it lands.
+        """
         cutoff = time.time() - older_than_seconds
         removed = 0
         while True:
@@ -231,7 +235,7 @@ class StoreWriter:
                 uris = [
                     row[0]
                     for row in self.db.execute(
-                        "SELECT uri FROM posts WHERE created_ts < ? LIMIT ?", [cutoff, batch_size]
+                        "SELECT uri FROM posts WHERE indexed_ts < ? LIMIT ?", [cutoff, batch_size]
                     )
                 ]
                 self._delete_posts(uris)
