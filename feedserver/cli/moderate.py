@@ -152,7 +152,7 @@ def bans(as_json: bool, db: Path | None) -> None:
 )
 @DB_OPTION
 def prune(older_than: str, db: Path | None) -> None:
-    """Delete posts older than the retention window (with their likes), in small transactions.
+    """Delete posts stored longer ago than --older-than (with their likes), in small transactions.
 
     Example: gitfeed prune --older-than 7d
     """
