@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +44,9 @@ log = logging.getLogger("gitfeed.ingest")
 
 _END = None  # queue sentinel: the reader is done
 RATE_WINDOW_SECONDS = 10.0
-PRUNE_EVERY_SECONDS = 600.0  # retention runs in the commit thread, between batches
+PRUNE_EVERY_SECONDS = 600.0
+DISK_FULL_FIRST_RETRY_SECONDS = 0.5
+DISK_FULL_MAX_RETRY_SECONDS = 30.0  # retention runs in the commit thread, between batches
 
 
 @dataclass
@@ -63,6 +66,7 @@ class IngestStats:
     commit_seconds: float = 0.0
     score_seconds: float = 0.0
     scorer_failures: int = 0
+    disk_full_retries: int = 0
     last_lag_seconds: float = 0.0  # first event of the last batch read -> its commit
     queue_depth: int = 0
     _samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=512), repr=False)
@@ -112,6 +116,7 @@ class IngestStats:
             "commit_seconds": round(self.commit_seconds, 3),
             "score_seconds": round(self.score_seconds, 3),
             "scorer_failures": self.scorer_failures,
+            "disk_full_retries": self.disk_full_retries,
         }
 
 
@@ -142,6 +147,7 @@ class Ingest:
         self._fallback = LinkScorer()
         self._reader: asyncio.Task[None] | None = None
         self.retention_seconds = settings.retention_days * 86400
+        self._stopping = False
         self._next_prune = 0.0  # monotonic time of the next retention pass; the first runs at start
 
     # ------------------------------------------------------------------ public
@@ -176,6 +182,7 @@ class Ingest:
 
     def stop(self) -> None:
         """Stop reading; what was read is committed and `run()` returns."""
+        self._stopping = True
         if self._reader is not None:
             self._reader.cancel()
 
@@ -248,7 +255,7 @@ class Ingest:
     def _commit(self, batch: Sequence[Event], read_at: float) -> tuple[BatchResult, float]:
         kept = self._classify([e for e in batch if type(e) is PostUpserted])  # type: ignore[misc]
         started = time.monotonic()
-        result = self.writer.apply(batch, kept)
+        result = self._apply_until_written(batch, kept)
         done = time.monotonic()
         self.stats.commit_seconds += done - started
         if done >= self._next_prune:
@@ -259,6 +266,24 @@ class Ingest:
                     "ingest: pruned %d posts older than %.1f days", pruned, self.retention_seconds / 86400
                 )
         return result, done - read_at
+
+    def _apply_until_written(self, batch: Sequence[Event], kept: dict[str, KeptPost]) -> BatchResult:
+        """Apply a batch; on a full disk, wait and retry the same batch (it rolled back whole).
+
+        The reader keeps filling the bounded queue meanwhile and then stops reading, so the relay holds
+        the backlog, and nothing is lost while an operator frees space.
+        """
+        delay = DISK_FULL_FIRST_RETRY_SECONDS
+        while True:
+            try:
+                return self.writer.apply(batch, kept)
+            except sqlite3.OperationalError as error:
+                if "full" not in str(error) or self._stopping:
+                    raise
+                self.stats.disk_full_retries += 1
+                log.error("ingest: %s; retrying the batch in %.1fs", error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, DISK_FULL_MAX_RETRY_SECONDS)
 
     def _classify(self, posts: list[PostUpserted]) -> dict[str, KeptPost]:
         if not posts:

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     retention_days: float = Field(7.0, gt=0)
 
     # Classification.
+    scorer: Literal["model", "link"] = "model"
     model: str = ""
     device: str = "auto"
     embed_batch_size: int = Field(128, ge=1)

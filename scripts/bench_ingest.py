@@ -2,21 +2,27 @@
 
     python scripts/bench_ingest.py decode [--events 50000] [--seed 1] [--capture PATH] [--cpu 0]
     python scripts/bench_ingest.py generate --events 50000 --capture /tmp/bench.zst
-    python scripts/bench_ingest.py full  # replay through a local websocket relay into a fresh DB (TODO)
+    python scripts/bench_ingest.py full [--events 50000] [--cpu 0] [--profile ingest.prof]
 
 `decode` generates the capture once (cached under the temp dir by events and seed), then measures in
 a fresh child process pinned to one CPU, so the peak RSS is that of decoding alone: frames/s and
 events/s of `decode_frame` over frames held in memory, of the streaming path (iter_capture +
 decode_frame), and the child's peak RSS.
+
+`full` serves the capture from a local relay process (scripts/soaklib/relay.py, on another CPU) and
+runs the real `gitfeed ingest --source relay --scorer link` pinned to `--cpu` into a fresh database:
+relay events (frames)/s end to end, start-up included and in steady state, and the ingest's peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -112,16 +118,120 @@ async def serve_capture(frames: Sequence[bytes], host: str = "127.0.0.1", port: 
     return await serve(handler, host, port, max_size=None, compression=None)
 
 
-def run_full_benchmark(capture: Path, db_path: Path) -> dict[str, float]:
-    """Replay `capture` through a local websocket relay (`serve_capture`) into a fresh database at `db_path`.
+def run_full_benchmark(
+    capture: Path,
+    db_path: Path,
+    *,
+    cpu: int = 0,
+    relay_cpu: int | None = None,
+    scorer: str = "link",
+    timeout: float = 900.0,
+    profile: Path | None = None,
+) -> dict[str, float | int | str]:
+    """Replay `capture` through a local websocket relay into a fresh database at `db_path`, end to end.
 
-    TODO(lead, with the ingest pipeline): start `serve_capture(list(iter_capture(capture)))` in an event
-    loop, run the relay source + batching + StoreWriter against `ws://127.0.0.1:PORT` with a fresh
-    `db_path`, stop when the stored cursor equals the capture's last seq, and return
-    {"events_per_s", "frames_per_s", "peak_rss_mib", "posts", "seconds"}. Run it pinned to one core
-    (`os.sched_setaffinity`) like `decode` does, classification aside (LinkScorer).
+    The relay (scripts/soaklib/relay.py, everything available at once) runs in its own process on
+    `relay_cpu`; the real `gitfeed ingest --source relay --scorer link` runs pinned to `cpu`. Measured
+    from the ingest's start (interpreter, imports and connect included) until the stored cursor is the
+    capture's last seq, and from its first commit (steady state); peak RSS is the ingest's ru_maxrss.
+    `profile`: run the ingest under cProfile (`.prof`, main thread only) or py-spy (`.txt` collapsed
+    stacks, `.svg` flame graph; every thread) and write the profile there.
     """
-    raise NotImplementedError("the full ingest benchmark is wired up with the ingest pipeline (issue 2)")
+    from soaklib.pace import Pace
+    from soaklib.procs import RelayProcess, db_state
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="gitfeed-bench-"))
+    frames = sum(1 for _ in iter_capture(capture))
+    if relay_cpu is None and (os.cpu_count() or 1) > 1:
+        relay_cpu = 1 if cpu == 0 else 0
+    relay = RelayProcess(capture, Pace(rate=0, limit=frames), workdir, cpu=relay_cpu).start()
+    command = [sys.executable, "-m", "feedserver.cli", "ingest", "--source", "relay"]
+    if profile is not None and profile.suffix == ".prof":  # cProfile: the main thread only
+        command[1:3] = ["-m", "cProfile", "-o", str(profile), "-m", "feedserver.cli"]
+    elif profile is not None:  # py-spy, every thread: .txt = collapsed stacks, .svg = flame graph
+        fmt = "raw" if profile.suffix == ".txt" else "flamegraph"
+        command = ["py-spy", "record", "-r", "250", "-f", fmt, "-o", str(profile), "--", *command]
+    command += ["--endpoint", relay.url, "--db", str(db_path), "--scorer", scorer, "--quiet"]
+    log = open(workdir / "ingest.log", "wb")  # noqa: SIM115 - closed below
+    try:
+        started = time.perf_counter()
+        ingest = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: _pin(cpu),
+            start_new_session=True,
+        )
+        first_commit = None
+        last_seq = relay.head()
+        state: dict = {}
+        while True:
+            state = db_state(db_path)
+            cursor = state.get("cursor")
+            now = time.perf_counter()
+            if cursor is not None and first_commit is None:
+                first_commit = (now, cursor, _cpu_seconds(ingest.pid))
+            if cursor is not None and cursor >= last_seq:
+                break
+            if ingest.poll() is not None:
+                raise RuntimeError(f"ingest exited with {ingest.returncode}; see {workdir}/ingest.log")
+            if now - started > timeout:
+                raise RuntimeError(f"ingest reached cursor {cursor} of {last_seq} in {timeout:.0f}s")
+            time.sleep(0.05)
+        done = time.perf_counter()
+        cpu_done = _cpu_seconds(ingest.pid)
+        spy = profile is not None and profile.suffix != ".prof"
+        ingest.send_signal(signal.SIGINT if spy else signal.SIGTERM)  # py-spy writes its file on SIGINT
+        _, status, usage = os.wait4(ingest.pid, 0)
+        ingest.returncode = os.waitstatus_to_exitcode(status)
+        if spy:  # py-spy leaves the profiled ingest running: end its process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(ingest.pid, signal.SIGTERM)
+    finally:
+        if ingest.returncode is None:
+            ingest.kill()
+            ingest.wait()
+        log.close()
+        relay.stop()
+    seconds = done - started
+    steady = done - first_commit[0] if first_commit else seconds
+    steady_frames = frames - (first_commit[1] if first_commit else 0)
+    steady_cpu = cpu_done - first_commit[2] if first_commit else cpu_done
+    counters = state.get("counters", {})
+    return {
+        "frames": frames,
+        "events": counters.get("events_seen", 0),
+        "posts_kept": counters.get("posts_kept", 0),
+        "frames_skipped": counters.get("frames_skipped", 0),
+        "seconds": round(seconds, 2),
+        "frames_per_s": round(frames / seconds),
+        "events_per_s": round(counters.get("events_seen", 0) / seconds),
+        "steady_frames_per_s": round(steady_frames / max(steady, 1e-9)),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "frames_per_cpu_s": round(frames / max(usage.ru_utime + usage.ru_stime, 1e-9)),
+        "steady_cpu_seconds": round(steady_cpu, 2),
+        "steady_frames_per_cpu_s": round(steady_frames / max(steady_cpu, 1e-9)),
+        "ingest_cpu": cpu,
+        "relay_cpu": relay_cpu if relay_cpu is not None else "any",
+        "scorer": scorer,
+        "db": str(db_path),
+        "log": str(workdir / "ingest.log"),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process, from /proc: what it burnt, whoever else shares its core."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pin(cpu: int | None) -> None:
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,6 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--capture", type=Path)
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin the measuring process to")
     parser.add_argument("--db", type=Path, help="full mode: database path (default: a temp file)")
+    parser.add_argument("--relay-cpu", type=int, help="full mode: CPU of the relay (default: another one)")
+    parser.add_argument("--scorer", choices=["link", "model"], default="link", help="full mode: scorer")
+    parser.add_argument(
+        "--profile", type=Path, help="full mode: profile ingest (.prof cProfile, .txt/.svg py-spy)"
+    )
     args = parser.parse_args(argv)
     capture = args.capture or default_capture(args.events, args.seed)
 
@@ -145,7 +260,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.mode == "full":
         db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
-        print(json.dumps(run_full_benchmark(capture, db)))
+        result = run_full_benchmark(
+            capture, db, cpu=args.cpu, relay_cpu=args.relay_cpu, scorer=args.scorer, profile=args.profile
+        )
+        print(json.dumps(result, indent=2))
+        print(
+            f"ingest end to end on one core (CPU {result['ingest_cpu']}): {result['frames_per_s']:,} relay "
+            f"events/s ({result['frames']:,} frames in {result['seconds']}s incl. start-up; steady "
+            f"{result['steady_frames_per_s']:,}/s wall, {result['steady_frames_per_cpu_s']:,}/CPU-second), "
+            f"peak RSS {result['peak_rss_mib']} MiB, {result['posts_kept']} posts kept"
+        )
         return 0
     out = subprocess.run(
         [sys.executable, __file__, "_child", "--capture", str(capture), "--cpu", str(args.cpu)],

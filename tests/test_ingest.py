@@ -292,3 +292,27 @@ def test_ingest_prunes_posts_past_retention_when_it_starts(tmp_path: Path) -> No
     settings = Settings(retention_days=2, batch_max_seconds=0.05, _env_file=None)
     asyncio.run(Ingest(CaptureSource(capture, settings), open_db(db_path), settings).run())
     assert open_db(db_path)["posts"].count == 0
+
+
+def test_a_full_disk_pauses_ingest_and_loses_nothing(tmp_path: Path) -> None:
+    """SQLITE_FULL (a page cap stands in for the disk) makes ingest retry the batch until space frees."""
+    import threading
+
+    capture = tmp_path / "links.zst"
+    with CaptureWriter(capture) as writer:
+        for seq in range(1, 41):
+            text = f"release notes github.com/org/repo{seq}"
+            writer.write(
+                fg.commit_frame(seq, "did:plc:full0000000000000000000", [fg.post_op(f"3k{seq:03d}", text)])
+            )
+    db = open_db(tmp_path / "full.db")
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    settings = Settings(batch_max_events=5, batch_max_seconds=0.05, _env_file=None)
+    ingest = Ingest(CaptureSource(capture, settings), db, settings, LinkScorer())
+    freed = threading.Timer(1.5, lambda: db.execute("PRAGMA max_page_count = 1000000"))
+    freed.start()
+    stats = asyncio.run(ingest.run())
+    freed.join()
+    assert stats.disk_full_retries >= 1
+    assert db["posts"].count == 40 and StoreWriter(db, ingest.source.service).cursor() == 40

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -98,10 +99,47 @@ def test_missing_database_is_one_line(runner: CliRunner, tmp_path: Path, command
     assert not (tmp_path / "missing.db").exists()
 
 
-def test_serve_refuses_a_missing_database(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["serve", "--db", str(tmp_path / "missing.db"), "--port", "0"])
+def test_serve_refuses_a_corrupt_database_in_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"not a database" * 512)
+    result = runner.invoke(main, ["serve", "--db", str(corrupt), "--port", "0"])
     assert result.exit_code == 1
-    assert "no database at" in result.output
+    assert result.output.startswith("Error: cannot open database") and "Traceback" not in result.output
+
+
+def test_serve_creates_a_missing_database_so_it_can_start_before_ingest(tmp_path: Path) -> None:
+    """`gitfeed run` on a new machine starts the server before ingest has written anything."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    db, port = tmp_path / "new.db", _free_port()
+    command = [sys.executable, "-m", "feedserver.cli", "serve", "--db", str(db), "--port", str(port)]
+    server = subprocess.Popen(command, env={**os.environ, "FEEDGEN_LISTENHOST": "127.0.0.1"})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/xrpc/_health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        assert health.status_code == 200 and health.json()["ok"] is True
+        assert db.exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_did_doc(runner: CliRunner) -> None:

@@ -68,18 +68,14 @@ def _on_signals(callback: Any) -> None:
             loop.add_signal_handler(sig, callback)
 
 
-def build_scorer(choice: str | None, settings: Settings) -> PostScorer:
-    """`link`, `model`, or None: the model when the classifier package is there, else the link rule."""
+def build_scorer(choice: str, settings: Settings) -> PostScorer:
+    """`link` (Gitfeed's rule: a GitHub link) or `model` (the embedding classifier, the default)."""
     from firehose.scoring import LinkScorer
 
     if choice == "link":
         return LinkScorer()
-    try:
-        from firehose.classify import build_scorer as build_model_scorer
-    except ImportError as error:
-        if choice == "model":
-            raise click.ClickException(f"the model scorer is not available: {error}") from error
-        return LinkScorer()
+    from firehose.classify import build_scorer as build_model_scorer
+
     try:
         return build_model_scorer(settings)
     except Exception as error:  # ModelNotFoundError, HeadsError: messages written for one CLI line
@@ -112,7 +108,7 @@ def _open_db(path: Path, *, create: bool):  # noqa: ANN202 - sqlite_utils.Databa
     "--scorer",
     type=click.Choice(SCORERS),
     default=None,
-    help="link (GitHub links) or model (the classifier; the default when it is installed).",
+    help="link (GitHub links only) or model (the classifier). Default: FEEDGEN_SCORER, model.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Only warnings and the final line.")
 def ingest(
@@ -139,7 +135,7 @@ def ingest(
         source = build_source(source_spec or settings.source, settings, endpoint=endpoint, pace=pace)
     except SourceError as error:
         raise click.ClickException(str(error)) from error
-    post_scorer = build_scorer(scorer, settings)
+    post_scorer = build_scorer(scorer or settings.scorer, settings)
     database = _open_db(settings.sqlite_location, create=True)
     runner = Ingest(source, database, settings, post_scorer)
 

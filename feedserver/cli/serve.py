@@ -38,13 +38,15 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
     import uvicorn
 
     from feedserver.app import create_app
-    from firehose.store.schema import DatabaseError
+    from firehose.store.schema import DatabaseError, open_db
 
     settings = _settings(port=port, listenhost=host, sqlite_location=db)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if not log_requests:
         logging.getLogger("feedserver.request").setLevel(logging.WARNING)
     try:
+        # A server started before ingest (gitfeed run on a new machine) serves empty feeds, not an error.
+        open_db(settings.sqlite_location).conn.close()
         app = create_app(settings)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error

@@ -1,0 +1,692 @@
+"""Soak test: `gitfeed run` (real processes) under a paced relay, a feed load and scheduled faults.
+
+    python scripts/soak.py [--duration 600] [--rate 2000] [--req-rate 500] [--faults all] [--json out.json]
+
+A local relay (scripts/soaklib/relay.py) replays a synthetic capture, looped with fresh DIDs, at
+`--rate` events/s with `--burst-factor`x bursts of `--burst-seconds` every `--burst-every` s; a
+load generator process (scripts/soaklib/loadgen.py) calls getFeedSkeleton on every feed at
+`--req-rate`, following cursors for 1..5 pages; faults (scripts/soaklib/faults.py) hit the relay,
+the ingest process and the database's disk on a schedule printed at the start. The database lives
+on a size-limited tmpfs when this process may mount one.
+
+Printed per minute and overall: ingest lag (events behind the relay's newest seq, and seconds
+since the oldest event not yet committed), events/s offered and ingested, posts kept, the ingest
+queue (frames read and not yet scored and committed), req/s, p50/p99/max latency, 5xx and failed
+requests, RSS of each process, database size. At the end the relay stops producing, ingest
+catches up, `gitfeed run` is stopped, and the database is audited against the served stream
+(scripts/soaklib/audit.py). Verdicts: lag under 5 s within 30 s after each burst and fault; zero
+5xx; p99 <= 100 ms in every minute; RSS growth under 10% after the first minute; audit passes.
+Exit status 0 only when every verdict passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:0] = [p for p in (str(_HERE), str(_HERE.parent)) if p not in sys.path]
+
+from soaklib import faults as faultlib  # noqa: E402
+from soaklib.audit import audit_db, build_audit_scorer, expected_state  # noqa: E402
+from soaklib.pace import Pace  # noqa: E402
+from soaklib.procs import (  # noqa: E402
+    RelayProcess,
+    SmallDisk,
+    child_by_command,
+    db_bytes,
+    db_state,
+    rss_bytes,
+)
+from soaklib.stream import ServedStream  # noqa: E402
+
+LOADGEN = _HERE / "soaklib" / "loadgen.py"
+PUBLISHER = "did:plc:soakpublisher"
+LAG_OK_SECONDS = 5.0
+RECOVER_WITHIN_SECONDS = 30.0
+P99_MS = 100.0
+RSS_GROWTH = 0.10
+ROLES = ("run", "serve", "ingest", "relay", "loadgen")
+
+
+@dataclass
+class SoakConfig:
+    duration: float = 600.0
+    rate: float = 2000.0
+    burst_factor: float = 10.0
+    burst_seconds: float = 10.0
+    burst_every: float = 60.0
+    burst_at: float = 20.0
+    req_rate: float = 500.0
+    connections: int = 16
+    pages: int = 5
+    faults: tuple[str, ...] = faultlib.ORDER
+    stall_seconds: float | None = None  # default: 60 s scaled with the duration (60 at 10 minutes)
+    disk_seconds: float | None = None  # default: 20 s scaled
+    malformed: int = 200
+    rewind_seconds: float = 10.0  # a restarted relay serves this many seconds' worth of old seqs
+    capture: Path | None = None
+    capture_events: int = 50_000
+    seed: int = 1
+    scorer: str = "link"
+    workdir: Path | None = None
+    tmpfs_mib: int = 1024
+    drain_seconds: float | None = None  # how long ingest may take to catch up at the end
+    env: dict[str, str] = field(default_factory=dict)  # extra FEEDGEN_ settings for `gitfeed run`
+    minute: float = 60.0  # the reporting period (shorter in tests)
+
+    def scaled(self, seconds: float) -> float:
+        return max(5.0, seconds * self.duration / 600.0)
+
+
+@dataclass
+class Sample:
+    t: float
+    head: int
+    cursor: int | None
+    lag_events: int
+    lag_s: float
+    events_seen: int
+    posts_kept: int
+    frames_skipped: int
+    queue: int | None
+    db_bytes: int
+    rss: dict[str, int | None]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ensure_capture(cfg: SoakConfig, say: Callable[[str], None]) -> Path:
+    path = cfg.capture or Path(tempfile.gettempdir()) / f"gitfeed-bench-{cfg.capture_events}-{cfg.seed}.zst"
+    if not path.is_file():
+        from capture_synth import write_synthetic_capture
+
+        say(f"generating a {cfg.capture_events:,}-event synthetic capture at {path} (once; cached)")
+        tmp = path.with_suffix(".partial")
+        write_synthetic_capture(tmp, cfg.capture_events, cfg.seed)
+        tmp.replace(path)
+    return path
+
+
+class LoadReader(threading.Thread):
+    """Collects the load generator's per-second JSON lines, stamped with the harness's clock."""
+
+    def __init__(self, process: subprocess.Popen, clock: Callable[[], float]) -> None:
+        super().__init__(daemon=True)
+        self.process, self.clock = process, clock
+        self.lines: list[tuple[float, dict]] = []
+        self.feeds: list[str] = []
+
+    def run(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            with contextlib.suppress(ValueError):
+                line = json.loads(raw)
+                if "feeds" in line:
+                    self.feeds = line["feeds"]
+                elif "sent" in line:
+                    self.lines.append((self.clock(), line))
+
+
+class LogTail:
+    """The latest ingest queue depth from `gitfeed run`'s log (the ingest's status lines)."""
+
+    PATTERN = re.compile(rb"queue (\d+)")
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.queue = path, 0, None
+
+    def poll(self) -> int | None:
+        with contextlib.suppress(OSError), open(self.path, "rb") as log:
+            log.seek(self.offset)
+            chunk = log.read()
+            self.offset += len(chunk)
+            found = self.PATTERN.findall(chunk)
+            if found:
+                self.queue = int(found[-1])
+        return self.queue
+
+
+def requests_summary(lines: Sequence[tuple[float, dict]], seconds: float) -> dict:
+    lat: list[float] = []
+    status: Counter[str] = Counter()
+    sent = failed = late = 0
+    for _, line in lines:
+        lat.extend(line["lat_ms"])
+        status.update(line["status"])
+        sent += line["sent"]
+        failed += line["errors"]
+        late += line["late"]
+    return {
+        "requests": sent,
+        "req_per_s": sent / seconds if seconds > 0 else 0.0,
+        "p50_ms": percentile(lat, 0.50),
+        "p99_ms": percentile(lat, 0.99),
+        "max_ms": max(lat) if lat else math.nan,
+        "status": dict(status),
+        "5xx": sum(n for code, n in status.items() if code.startswith("5")),
+        "failed": failed,
+        "late": late,
+    }
+
+
+def minute_row(
+    minute: int, samples: list[Sample], reqs: dict, before: Sample | None, fault_names: str
+) -> dict:
+    first, last = samples[0], samples[-1]
+    start = before or first
+    span = max(1e-9, last.t - start.t)
+    rss = {role: max((s.rss.get(role) or 0) for s in samples) for role in ROLES}
+    return {
+        "minute": minute + 1,
+        "offered_eps": (last.head - start.head) / span,
+        "ingested_eps": (last.events_seen - start.events_seen) / span,
+        "lag_max_s": max(s.lag_s for s in samples),
+        "lag_end_s": last.lag_s,
+        "lag_max_events": max(s.lag_events for s in samples),
+        "posts_kept": last.posts_kept,
+        "queue_max": max((s.queue or 0) for s in samples),
+        **reqs,
+        "rss_mib": {role: round(v / 2**20, 1) for role, v in rss.items()},
+        "db_mib": round(last.db_bytes / 2**20, 1),
+        "faults": fault_names,
+    }
+
+
+HEADER = (
+    f"{'min':>3} {'offered/s':>9} {'ingest/s':>9} {'lag max':>8} {'lag end':>8} {'kept':>7} {'queue':>6} "
+    f"{'req/s':>6} {'p50':>6} {'p99':>7} {'max':>7} {'5xx':>4} {'fail':>4} "
+    f"{'rss serve':>9} {'ingest':>7} {'db MiB':>7}  faults"
+)
+
+
+def format_row(row: dict) -> str:
+    r, rss = row, row["rss_mib"]
+    return (
+        f"{r['minute']:>3} {r['offered_eps']:>9.0f} {r['ingested_eps']:>9.0f} {r['lag_max_s']:>7.1f}s "
+        f"{r['lag_end_s']:>7.1f}s {r['posts_kept']:>7} {r['queue_max']:>6} {r['req_per_s']:>6.0f} "
+        f"{r['p50_ms']:>6.1f} {r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['5xx']:>4} {r['failed']:>4} "
+        f"{rss['serve']:>9.1f} {rss['ingest']:>7.1f} {r['db_mib']:>7.1f}  {r['faults']}"
+    )
+
+
+def recoveries(
+    samples: list[Sample], pace: Pace, fault_list: list[faultlib.Fault], duration: float
+) -> list[dict]:
+    """For every burst end and fault end: seconds until lag was back under LAG_OK_SECONDS."""
+    windows = [(f.started, f.ended) for f in fault_list if f.length and f.started is not None and f.ended]
+    marks = [
+        (f"{f.name} @{f.started:.0f}s", f.ended if f.ended is not None else f.started)
+        for f in fault_list
+        if f.started is not None
+    ]
+    for start, end in pace.bursts(duration):
+        # a burst inside a fault (a stall, a full disk) is that fault's to recover from
+        if not any(ws <= end <= we for ws, we in windows) and end < duration:
+            marks.append((f"burst @{start:.0f}s", end))
+    out = []
+    for label, end in sorted(marks, key=lambda m: m[1]):
+        after = [s for s in samples if s.t >= end]
+        back = next((s.t - end for s in after if s.lag_s < LAG_OK_SECONDS), None)
+        worst = max((s.lag_s for s in after if back is None or s.t - end <= back), default=0.0)
+        out.append(
+            {
+                "event": label,
+                "end": round(end, 1),
+                "recovered_after_s": back,
+                "worst_lag_s": worst,
+                "ok": back is not None and back <= RECOVER_WITHIN_SECONDS,
+            }
+        )
+    return out
+
+
+def rss_growth(samples: list[Sample], minute: float) -> dict[str, dict]:
+    out = {}
+    for role in ("serve", "ingest", "run"):
+        later = [(s.t, s.rss.get(role)) for s in samples if s.t >= minute and s.rss.get(role)]
+        if not later:
+            continue
+        base = later[0][1]
+        peak = max(v for _, v in later)
+        out[role] = {
+            "after_first_minute_mib": round(base / 2**20, 1),
+            "max_mib": round(peak / 2**20, 1),
+            "growth": round(peak / base - 1, 3),
+            "ok": peak / base - 1 < RSS_GROWTH,
+        }
+    return out
+
+
+def say_now(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
+    """Run the whole soak; returns every figure, the fault log, the audit and the verdicts."""
+    workdir = cfg.workdir or Path(tempfile.mkdtemp(prefix="gitfeed-soak-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    capture = ensure_capture(cfg, say)
+    pace = Pace(cfg.rate, cfg.burst_factor, cfg.burst_seconds, cfg.burst_every, cfg.burst_at)
+    stall = cfg.stall_seconds if cfg.stall_seconds is not None else cfg.scaled(60.0)
+    disk_s = cfg.disk_seconds if cfg.disk_seconds is not None else cfg.scaled(20.0)
+    plan = faultlib.plan(
+        cfg.duration,
+        cfg.faults,
+        pace,
+        stall_seconds=stall,
+        disk_seconds=disk_s,
+        malformed=cfg.malformed,
+        rewind=int(cfg.rate * cfg.rewind_seconds),
+    )
+    procs: dict[str, subprocess.Popen] = {}
+    with SmallDisk(workdir / "db", cfg.tmpfs_mib) as disk:
+        db = disk.path / "gitfeed.db"
+        say(
+            f"soak: workdir {workdir}; database {db} on "
+            + (
+                f"a {cfg.tmpfs_mib} MiB tmpfs"
+                if disk.mounted
+                else "the plain filesystem (no tmpfs: ulimit -f)"
+            )
+        )
+        say(
+            f"soak: {cfg.duration:.0f}s, relay {cfg.rate:.0f} events/s with {cfg.burst_factor:.0f}x bursts "
+            f"of "
+            f"{cfg.burst_seconds:.0f}s every {cfg.burst_every:.0f}s (at +{cfg.burst_at:.0f}s), "
+            f"getFeedSkeleton {cfg.req_rate:.0f} req/s, scorer {cfg.scorer}, capture {capture}"
+        )
+        say("soak: fault schedule (seconds into the run):")
+        for f in plan:
+            say(f"  {f.at:>6.0f}s  {f.name:<9} {f.describe()}")
+        relay = RelayProcess(capture, pace, workdir).start()
+        t0 = relay.t0
+        assert t0 is not None
+
+        def clock() -> float:
+            return time.time() - t0
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = dict(
+            os.environ,
+            FEEDGEN_PUBLISHER_DID=PUBLISHER,
+            FEEDGEN_AUTH_MODE="off",
+            FEEDGEN_HOSTNAME="soak.local",
+            FEEDGEN_SCORER=cfg.scorer,
+            **cfg.env,
+        )
+        run_log = open(workdir / "run.log", "ab")  # noqa: SIM115 - closed at the end
+        procs["run"] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "feedserver.cli",
+                "run",
+                "--source",
+                "relay",
+                "--endpoint",
+                relay.url,
+                "--db",
+                str(db),
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+            ],
+            env=env,
+            stdout=run_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        injector = faultlib.Injector(relay, lambda: procs["run"].pid, disk, str(db), say)
+        samples: list[Sample] = []
+        rows: list[dict] = []
+        audit_result = None
+        try:
+            wait_health(base, procs["run"], timeout=120)
+            procs["loadgen"] = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(LOADGEN),
+                    "--base",
+                    base,
+                    "--rate",
+                    str(cfg.req_rate),
+                    "--duration",
+                    str(max(1.0, cfg.duration - clock())),
+                    "--connections",
+                    str(cfg.connections),
+                    "--pages",
+                    str(cfg.pages),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=run_log,
+                text=True,
+            )
+            reader = LoadReader(procs["loadgen"], clock)
+            reader.start()
+            tail = LogTail(workdir / "run.log")
+            say(f"soak: server up at {base} after {clock():.1f}s; load generator started")
+            say(HEADER)
+            pending = list(plan)
+            active: list[faultlib.Fault] = []
+            minute_index = 0
+            while (now := clock()) < cfg.duration:
+                for f in [f for f in pending if f.at <= now]:
+                    pending.remove(f)
+                    f.started = clock()
+                    injector.begin(f)
+                    if f.length:
+                        active.append(f)
+                    else:
+                        f.ended = f.started
+                    say(f"  ** {f.started:6.1f}s fault {f.name}: {f.describe()} ({f.note})")
+                for f in [f for f in active if (f.started or 0) + f.length <= now]:
+                    active.remove(f)
+                    injector.end(f)
+                    f.ended = clock()
+                    say(f"  ** {f.ended:6.1f}s fault {f.name} over")
+                samples.append(sample(relay, pace, db, procs, tail, clock()))
+                if clock() >= (minute_index + 1) * cfg.minute:
+                    rows.append(close_minute(minute_index, samples, reader, plan, cfg.minute))
+                    say(format_row(rows[-1]))
+                    minute_index += 1
+                time.sleep(max(0.0, 1.0 - (clock() - now)))
+            for f in active:
+                injector.end(f)
+                f.ended = clock()
+            if samples and samples[-1].t > minute_index * cfg.minute + 5:
+                rows.append(close_minute(minute_index, samples, reader, plan, cfg.minute))
+                say(format_row(rows[-1]))
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                procs["loadgen"].wait(30)
+            reader.join(5)
+            # The end: the relay stops producing, ingest catches up, the service stops, the audit.
+            frozen = relay.call("/control/freeze", timeout=10)
+            last_seq = frozen["head"] if frozen else relay.head()
+            drain = cfg.drain_seconds if cfg.drain_seconds is not None else max(60.0, cfg.duration * 0.3)
+            say(f"soak: relay frozen at seq {last_seq}; waiting up to {drain:.0f}s for ingest to catch up")
+            deadline = time.monotonic() + drain
+            while (db_state(db).get("cursor") or 0) < last_seq and time.monotonic() < deadline:
+                time.sleep(0.5)
+            caught_up = (db_state(db).get("cursor") or 0) >= last_seq
+            say(
+                f"soak: ingest {'caught up' if caught_up else 'did NOT catch up'} "
+                f"(cursor {db_state(db).get('cursor')}); stopping gitfeed run"
+            )
+            stop_process(procs["run"], 30)
+            say("soak: auditing the database against the served stream")
+            from firehose.settings import load_settings
+
+            settings = load_settings()
+            scorer = build_audit_scorer(cfg.scorer, settings)
+            stream = ServedStream.from_capture(capture)
+            exp = expected_state(
+                stream,
+                last_seq,
+                scorer,
+                settings.thresholds,
+                tolerance=1e-3 if cfg.scorer == "model" else 0.0,
+            )
+            audit_result = audit_db(db, exp, score_tolerance=1e-6 if cfg.scorer == "link" else 1e-3)
+            say(audit_result.summary())
+            final_db = db_bytes(db)
+        finally:
+            for name in ("loadgen", "run"):
+                if name in procs:
+                    stop_process(procs[name], 15)
+            relay.stop()
+            run_log.close()
+    load = requests_summary(reader.lines if "loadgen" in procs else [], max(1e-9, cfg.duration))
+    result = {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
+        "disk": "tmpfs" if disk.mounted else "ulimit",
+        "minutes": rows,
+        "faults": [asdict(f) for f in plan],
+        "recoveries": recoveries(samples, pace, plan, cfg.duration),
+        "rss": rss_growth(samples, cfg.minute),
+        "requests": load,
+        "ingest": {
+            "events": samples[-1].events_seen if samples else 0,
+            "events_per_s": (samples[-1].events_seen / max(1e-9, samples[-1].t)) if samples else 0,
+            "offered": samples[-1].head if samples else 0,
+            "posts_kept": samples[-1].posts_kept if samples else 0,
+            "lag_max_s": max((s.lag_s for s in samples), default=0.0),
+            "lag_p50_s": percentile([s.lag_s for s in samples], 0.5),
+            "caught_up": caught_up,
+            "db_mib": round(final_db / 2**20, 1),
+        },
+        "audit": asdict(audit_result) if audit_result else None,
+        "workdir": str(workdir),
+    }
+    result["audit_summary"] = audit_result.summary() if audit_result else "no audit"
+    result["verdicts"] = verdicts(result)
+    return result
+
+
+def wait_health(base: str, run: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if run.poll() is not None:
+            raise RuntimeError(f"gitfeed run exited with {run.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(base + "/xrpc/_health", timeout=1) as response,
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError("the server did not come up")
+
+
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.kill()
+        process.wait()
+
+
+def sample(relay: RelayProcess, pace: Pace, db: Path, procs: dict, tail: LogTail, t: float) -> Sample:
+    head = relay.head()
+    state = db_state(db)
+    cursor = state.get("cursor")
+    counters = state.get("counters", {})
+    behind = max(0, head - (cursor or 0))
+    lag_s = max(0.0, t - pace.time_of((cursor or 0) + 1)) if behind else 0.0
+    run_pid = procs["run"].pid
+    pids = {
+        "run": run_pid,
+        "serve": child_by_command(run_pid, "serve"),
+        "ingest": child_by_command(run_pid, "ingest"),
+        "relay": relay.pid,
+        "loadgen": procs["loadgen"].pid if "loadgen" in procs else None,
+    }
+    return Sample(
+        t=t,
+        head=head,
+        cursor=cursor,
+        lag_events=behind,
+        lag_s=lag_s,
+        events_seen=counters.get("events_seen", 0),
+        posts_kept=counters.get("posts_kept", 0),
+        frames_skipped=counters.get("frames_skipped", 0),
+        queue=tail.poll(),
+        db_bytes=db_bytes(db),
+        rss={role: rss_bytes(pid) if pid else None for role, pid in pids.items()},
+    )
+
+
+def close_minute(index: int, samples: list[Sample], reader: LoadReader, plan: list, minute: float) -> dict:
+    lo, hi = index * minute, (index + 1) * minute
+    inside = [s for s in samples if lo <= s.t < hi] or samples[-1:]
+    before = next((s for s in reversed(samples) if s.t < lo), None)
+    lines = [(t, line) for t, line in reader.lines if lo <= t < hi]
+    names = ", ".join(f.name for f in plan if f.started is not None and lo <= f.started < hi)
+    span = min(hi, inside[-1].t) - max(lo, (before.t if before else inside[0].t))
+    return minute_row(index, inside, requests_summary(lines, max(1.0, span)), before, names)
+
+
+def verdicts(result: dict) -> dict[str, dict]:
+    rec = result["recoveries"]
+    minutes = result["minutes"]
+    load = result["requests"]
+    worst_p99 = max((m["p99_ms"] for m in minutes if not math.isnan(m["p99_ms"])), default=math.nan)
+    slow = [r["event"] for r in rec if not r["ok"]]
+    return {
+        "lag": {
+            "ok": not slow,
+            "detail": f"{len(rec) - len(slow)}/{len(rec)} bursts and faults back under "
+            f"{LAG_OK_SECONDS:.0f}s lag within {RECOVER_WITHIN_SECONDS:.0f}s"
+            + (f"; not: {slow}" if slow else ""),
+        },
+        "5xx": {
+            "ok": load["5xx"] == 0 and load["failed"] == 0,
+            "detail": f"{load['5xx']} 5xx, {load['failed']} failed requests of {load['requests']}",
+        },
+        "p99": {
+            "ok": not math.isnan(worst_p99) and worst_p99 <= P99_MS,
+            "detail": f"worst minute p99 {worst_p99:.1f} ms (overall {load['p99_ms']:.1f} ms)",
+        },
+        "rss": {
+            "ok": all(v["ok"] for v in result["rss"].values()),
+            "detail": ", ".join(
+                f"{k} {v['after_first_minute_mib']}->{v['max_mib']} MiB ({v['growth']:+.0%})"
+                for k, v in result["rss"].items()
+            ),
+        },
+        "audit": {"ok": bool(result["audit"] and result["audit"]["ok"]), "detail": result["audit_summary"]},
+    }
+
+
+def print_summary(result: dict, say: Callable[[str], None] = say_now) -> None:
+    ing, load = result["ingest"], result["requests"]
+    say("")
+    say(
+        f"overall: offered {ing['offered']:,} events, ingested {ing['events']:,} "
+        f"({ing['events_per_s']:.0f}/s); "
+        f"posts kept {ing['posts_kept']:,}; lag p50 {ing['lag_p50_s']:.1f}s, max {ing['lag_max_s']:.1f}s; "
+        f"db {ing['db_mib']} MiB"
+    )
+    say(
+        f"requests: {load['requests']:,} ({load['req_per_s']:.0f}/s), p50 {load['p50_ms']:.1f} ms, "
+        f"p99 {load['p99_ms']:.1f} ms, max {load['max_ms']:.1f} ms, 5xx {load['5xx']}, "
+        f"failed {load['failed']}, "
+        f"started late {load['late']}, status {load['status']}"
+    )
+    say("recovery (seconds until lag < 5 s after the event ended):")
+    for r in result["recoveries"]:
+        back = "never" if r["recovered_after_s"] is None else f"{r['recovered_after_s']:.0f}s"
+        say(
+            f"  {r['event']:<18} back after {back:>6}  worst lag {r['worst_lag_s']:.1f}s  "
+            f"{'ok' if r['ok'] else 'SLOW'}"
+        )
+    say("verdicts:")
+    for name, v in result["verdicts"].items():
+        say(f"  {'PASS' if v['ok'] else 'FAIL'}  {name:<6} {v['detail'].splitlines()[0]}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=600.0, help="seconds (default 600)")
+    parser.add_argument("--rate", type=float, default=2000.0, help="relay events/s outside bursts")
+    parser.add_argument("--burst-factor", type=float, default=10.0)
+    parser.add_argument("--burst-seconds", type=float, default=10.0)
+    parser.add_argument("--burst-every", type=float, default=60.0, help="0: no bursts")
+    parser.add_argument("--req-rate", type=float, default=500.0, help="getFeedSkeleton requests/s")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--faults", default="all", help=f"comma list of {','.join(faultlib.ORDER)}, all or none"
+    )
+    parser.add_argument("--stall-seconds", type=float, help="default: 60 s scaled with --duration")
+    parser.add_argument("--disk-seconds", type=float, help="default: 20 s scaled with --duration")
+    parser.add_argument("--capture", type=Path, help="default: a synthetic capture, generated once")
+    parser.add_argument("--capture-events", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--scorer",
+        choices=["link", "model"],
+        default="link",
+        help="what ingest scores with (FEEDGEN_SCORER) and the audit replays",
+    )
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--tmpfs-mib", type=int, default=1024)
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args(argv)
+    names = (
+        faultlib.ORDER
+        if args.faults == "all"
+        else ()
+        if args.faults == "none"
+        else tuple(n.strip() for n in args.faults.split(",") if n.strip())
+    )
+    unknown = set(names) - set(faultlib.ORDER)
+    if unknown:
+        parser.error(f"unknown faults: {sorted(unknown)}")
+    cfg = SoakConfig(
+        duration=args.duration,
+        rate=args.rate,
+        burst_factor=args.burst_factor,
+        burst_seconds=args.burst_seconds,
+        burst_every=args.burst_every,
+        req_rate=args.req_rate,
+        connections=args.connections,
+        faults=names,
+        stall_seconds=args.stall_seconds,
+        disk_seconds=args.disk_seconds,
+        capture=args.capture,
+        capture_events=args.capture_events,
+        seed=args.seed,
+        scorer=args.scorer,
+        workdir=args.workdir,
+        tmpfs_mib=args.tmpfs_mib,
+    )
+    cfg.json = args.json  # type: ignore[attr-defined]
+    return cfg
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    result = run_soak(cfg)
+    print_summary(result)
+    out = getattr(cfg, "json", None)
+    if out:
+        Path(out).write_text(json.dumps(result, indent=2, default=str))
+    return 0 if all(v["ok"] for v in result["verdicts"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

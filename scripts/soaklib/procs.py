@@ -1,0 +1,210 @@
+"""Processes and disks seen from outside: start the relay, read RSS from /proc, find the supervisor's
+children, read the database read-only, and a size-limited filesystem for the disk-full fault.
+
+/proc rather than psutil: nothing to install, and the harness needs only RSS, parent pids and argv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from soaklib.pace import Pace
+
+RELAY_SCRIPT = Path(__file__).resolve().parent / "relay.py"
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident set size of `pid` (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return 0
+
+
+def children(pid: int) -> list[tuple[int, list[str]]]:
+    """(pid, argv) of the live children of `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) != pid or fields[0] == "Z":
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                argv = [a.decode(errors="replace") for a in cmdline.read().split(b"\0") if a]
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        found.append((int(entry), argv))
+    return found
+
+
+def child_by_command(pid: int, command: str) -> int | None:
+    """The child of `pid` whose argv has `command` (e.g. the `ingest` half of `gitfeed run`)."""
+    for child, argv in children(pid):
+        if command in argv:
+            return child
+    return None
+
+
+def pin(cpu: int | None) -> None:
+    """preexec_fn: pin the child to one CPU (no-op when None or unsupported)."""
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
+@dataclass
+class RelayProcess:
+    """A running soaklib/relay.py; `start` waits until it listens."""
+
+    capture: Path
+    pace: Pace
+    workdir: Path
+    port: int = 0
+    t0: float | None = None
+    rewind: int = 0
+    cpu: int | None = None
+    process: subprocess.Popen | None = None
+    starts: int = field(default=0)
+
+    def start(self, timeout: float = 300.0) -> RelayProcess:
+        ready = self.workdir / f"relay-ready-{self.starts}.json"
+        ready.unlink(missing_ok=True)
+        argv = [sys.executable, str(RELAY_SCRIPT), "--capture", str(self.capture), "--port", str(self.port)]
+        argv += ["--ready-file", str(ready), *self.pace.args(), f"--rewind={self.rewind}"]
+        if self.t0 is not None:
+            argv.append(f"--t0={self.t0}")
+        log = open(self.workdir / "relay.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: pin(self.cpu)
+        )
+        log.close()
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"relay exited with {self.process.returncode}; see {self.workdir}/relay.log"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError("relay did not start")
+            time.sleep(0.05)
+        info = json.loads(ready.read_text())
+        self.port, self.t0 = info["port"], info["t0"]
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def call(self, path: str, timeout: float = 2.0) -> dict | None:
+        """GET a control path; None when the relay does not answer (stalled, restarting)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as response:
+                return json.loads(response.read())
+        except (OSError, ValueError):
+            return None
+
+    def head(self) -> int:
+        """The newest seq produced (from the shared schedule, so it works while the relay is stopped)."""
+        assert self.t0 is not None
+        return self.pace.head(time.time() - self.t0)
+
+    def signal(self, sig: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def db_state(db: Path) -> dict:
+    """cursor and counters of a live database, read-only (never blocks the writer: WAL)."""
+    if not db.exists():
+        return {"cursor": None, "counters": {}}
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = conn.execute("SELECT max(cursor) FROM sub_state").fetchone()
+            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        return {"cursor": None, "counters": {}, "error": str(error)}
+    return {"cursor": row[0] if row else None, "counters": counters}
+
+
+def db_bytes(db: Path) -> int:
+    return sum(p.stat().st_size for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists())
+
+
+@dataclass
+class SmallDisk:
+    """A size-limited filesystem for the database: tmpfs when this process may mount, else a plain
+    directory (the disk-full fault then falls back to RLIMIT_FSIZE on the ingest process)."""
+
+    path: Path
+    size_mib: int = 1024
+    mounted: bool = False
+
+    def __enter__(self) -> SmallDisk:
+        self.path.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0 and shutil.which("mount"):
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={self.size_mib}m", "gitfeed-soak", str(self.path)],
+                capture_output=True,
+            )
+            self.mounted = done.returncode == 0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+
+    def fill(self, leave_bytes: int = 0) -> int:
+        """Write a ballast file until the filesystem is full (less `leave_bytes`); returns its size."""
+        ballast = self.path / "ballast"
+        chunk = b"\0" * (1 << 20)
+        written = 0
+        with contextlib.suppress(OSError), open(ballast, "wb") as out:
+            while True:
+                free = shutil.disk_usage(self.path).free - leave_bytes
+                if free <= 0:
+                    break
+                out.write(chunk[: min(len(chunk), free)])
+                out.flush()
+                written += min(len(chunk), free)
+        return written
+
+    def free(self) -> None:
+        (self.path / "ballast").unlink(missing_ok=True)
