@@ -24,6 +24,7 @@ from feedserver.auth import AuthError, ServiceAuth
 from feedserver.cursors import InvalidCursorError
 from feedserver.feeds import FEEDS, InvalidFeedUriError, UnknownFeedError, feed_uri, parse_feed_uri
 from feedserver.metrics import Metrics
+from feedserver.requestlog import RequestLog
 from feedserver.service import FeedService, validate_interactions
 from feedserver.web import web_router
 from firehose.settings import Settings
@@ -135,26 +136,23 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         yield
+        request_log.flush()
         await service.aclose()
 
     app = FastAPI(title="gitfeed", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.service = service
     app.state.metrics = metrics
     app.state.settings = settings
+    request_log = app.state.request_log = RequestLog(log)
 
     def finish(
         route: str, feed: str, status: int, started: float, limit: int | None, viewer: str | None
     ) -> None:
         elapsed = time.perf_counter() - started
         metrics.observe(route, feed, status, elapsed)
-        log.info(
-            "route=%s feed=%s limit=%s status=%d ms=%.2f viewer=%s",
-            route,
-            feed,
-            limit if limit is not None else "-",
-            status,
-            elapsed * 1000,
-            viewer or "-",
+        request_log.add(
+            f"route={route} feed={feed} limit={'-' if limit is None else limit} status={status} "
+            f"ms={elapsed * 1000:.2f} viewer={viewer or '-'}"
         )
 
     async def feed_skeleton(query_string: bytes, authorization: str | None) -> tuple[int, bytes]:
