@@ -48,6 +48,7 @@ log = logging.getLogger("feedserver.service")
 MAX_KEPT_SNAPSHOTS = 512
 MAX_VIEWS = 128
 FULL_REBUILD_SECONDS = 60.0  # rebuild even without new data: time decay moves the order
+BUILD_DUTY_FACTOR = 5.0  # rebuilds of all feeds take at most ~1/5 of the time
 TOPIC_COUNT_SECONDS = 60.0
 MAX_INTERACTIONS = 100
 
@@ -88,6 +89,7 @@ class FeedService:
         self._feedback: dict[str, ViewerFeedback] = {}
         self._feedback_seen = 0
         self._current: dict[str, Snapshot] = {}
+        self._build_seconds: dict[str, float] = {}  # the last build time of each feed
         self._data_version: dict[str, int] = {}
         self._next_check: dict[str, float] = {}
         self._kept: OrderedDict[str, Snapshot] = OrderedDict()
@@ -169,11 +171,19 @@ class FeedService:
 
     async def _rebuild(self, definition: FeedDefinition) -> Snapshot:
         data_version = self._read.execute("PRAGMA data_version").fetchone()[0]
+        started = time.perf_counter()
         try:
             snapshot = await asyncio.to_thread(self.build, definition)
+            self._build_seconds[definition.name] = time.perf_counter() - started
             return self._install(definition, snapshot, data_version)
         finally:
             self._building.pop(definition.name, None)
+
+    def refresh_interval(self) -> float:
+        """Seconds between rebuilds of a feed: the setting, stretched so ranking takes at most about
+        1/BUILD_DUTY_FACTOR of a core (a big store re-ranks less often instead of starving requests)."""
+        building = BUILD_DUTY_FACTOR * sum(self._build_seconds.values())
+        return max(self.settings.snapshot_refresh_seconds, building)
 
     def _start_rebuild(self, definition: FeedDefinition) -> asyncio.Task[Snapshot]:
         task = self._building.get(definition.name)
@@ -189,9 +199,10 @@ class FeedService:
             return await self._start_rebuild(definition)
         now = self.clock()
         if now >= self._next_check.get(definition.name, 0.0) and definition.name not in self._building:
-            self._next_check[definition.name] = now + self.settings.snapshot_refresh_seconds
+            interval = self.refresh_interval()
+            self._next_check[definition.name] = now + interval
             age = now - snapshot.built_ts
-            if age >= self.settings.snapshot_refresh_seconds:
+            if age >= interval:
                 changed = self._read.execute("PRAGMA data_version").fetchone()[0] != self._data_version.get(
                     definition.name
                 )

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     include_replies: bool = False
     feed_max_posts: int = Field(10000, ge=1)
     snapshot_ttl_seconds: float = Field(600.0, gt=0)
-    snapshot_refresh_seconds: float = Field(5.0, ge=0)
+    snapshot_refresh_seconds: float = Field(1.0, ge=0)
 
     # Auth.
     auth_mode: AuthMode = "optional"
