@@ -55,6 +55,29 @@ def test_round_trip_keeps_every_weight_and_score(tmp_path: Path) -> None:
         assert all(data[name].dtype != object for name in data.files)
 
 
+def test_gate_round_trips_and_uses_the_static_embedding(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    static_dim = 6
+    heads = make_heads()
+    heads.gate = {
+        t: LinearHead(rng.normal(size=PRE_DIM + len(LINK_FEATURES) + static_dim).astype(np.float32), -0.5)
+        for t in heads.topics
+    }
+    heads.static_dim, heads.static_scale = static_dim, 10.0
+    loaded = Heads.load(heads.save(tmp_path / "heads.npz"))
+    assert loaded.needs_static and loaded.static_scale == 10.0
+    texts = ["a post", "another one"]
+    links = np.zeros((2, len(LINK_FEATURES)), dtype=np.float32)
+    static = rng.normal(size=(2, static_dim)).astype(np.float32)
+    ngram, pre = loaded.first_stage(texts, links, static)
+    np.testing.assert_allclose(ngram, heads.ngram_logits(texts, links), rtol=1e-6)
+    # The gate, not the n-gram model, is what the prefilter sees, and the static part moves it.
+    _, other = loaded.first_stage(texts, links, -static)
+    assert not np.allclose(pre, other) and not np.allclose(pre, 1 / (1 + np.exp(-ngram)))
+    with pytest.raises(HeadsError, match="static"):
+        loaded.first_stage(texts, links, None)
+
+
 def test_refuses_a_truncated_file(tmp_path: Path) -> None:
     path = make_heads().save(tmp_path / "heads.npz")
     path.write_bytes(path.read_bytes()[:-200])

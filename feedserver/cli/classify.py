@@ -161,7 +161,7 @@ def eval_command(file: Path, as_json: bool, show: int) -> None:
             scorer.score,
             settings.thresholds,
             topics=scorer.topics,
-            batch_size=settings.embed_batch_size,
+            batch_size=scorer.embedder.batch_size,
             progress=advance,
         )
     if as_json:

@@ -45,8 +45,12 @@ class Heads:
     """Per topic: a head over [embedding, link features], a hashed n-gram model over [n-grams, link
     features], and a stacker that blends their logits: score = sigmoid(a * z_emb + b * z_ngram + c).
 
-    The n-gram model alone is the prefilter: a post whose n-gram probability is under
-    `prefilter_pass[topic]` for every topic has no chance and is not embedded.
+    The prefilter (first stage) decides which posts are embedded at all: a post whose first-stage
+    probability is under `prefilter_pass[topic]` for every topic has no chance and scores 0. The first
+    stage is the `gate` model when there is one, over [hashed n-grams, link features, static embedding *
+    static_scale] (the static embedding is the model's input token embeddings averaged,
+    `Embedder.static`, which knows that "llama" and "pretraining" are ML words without running the
+    model); heads files without a gate use the n-gram model itself.
     """
 
     topics: tuple[str, ...]
@@ -56,10 +60,17 @@ class Heads:
     prefilter_pass: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     stack: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    gate: dict[str, LinearHead] = field(default_factory=dict)
+    static_dim: int = 0
+    static_scale: float = 1.0
 
     @property
     def embedding_dim(self) -> int:
         return int(self.meta["embedding_dim"])
+
+    @property
+    def needs_static(self) -> bool:
+        return bool(self.gate) and self.static_dim > 0
 
     def embedding_logits(self, embeddings: np.ndarray, links: np.ndarray) -> np.ndarray:
         x = np.hstack([embeddings.astype(np.float32), links.astype(np.float32)])
@@ -77,26 +88,47 @@ class Heads:
         a, b, c = (np.asarray([self.stack[t][i] for t in self.topics]) for i in range(3))
         return sigmoid(a * z + b * ngram_logits + c)
 
-    def ngram_logits(self, texts: Sequence[str], links: np.ndarray) -> np.ndarray:
-        """(n, topics) logits of the hashed n-gram model; cheap (no model)."""
-        out = np.zeros((len(texts), len(self.topics)))
-        if not self.prefilter:
-            return out
+    def _sparse_logits(
+        self, models: dict[str, LinearHead], buckets: list[list[int]], links: np.ndarray
+    ) -> np.ndarray:
+        out = np.zeros((len(buckets), len(self.topics)))
         n_links = len(LINK_FEATURES)
-        for row, text in enumerate(texts):
-            buckets = hashed_ngrams(text, self.prefilter_dim)
-            for col, topic in enumerate(self.topics):
-                head = self.prefilter[topic]
-                z = (
-                    head.w[buckets].sum()
-                    + head.w[self.prefilter_dim : self.prefilter_dim + n_links] @ links[row]
-                )
-                out[row, col] = z + head.b
+        for col, topic in enumerate(self.topics):
+            w = models[topic].w
+            out[:, col] = [w[row].sum() for row in buckets]
+            if len(buckets):
+                out[:, col] += links @ w[self.prefilter_dim : self.prefilter_dim + n_links] + models[topic].b
         return out
 
-    def prefilter_scores(self, texts: Sequence[str], links: np.ndarray) -> np.ndarray:
-        """(n, topics) n-gram probabilities, the prefilter's view."""
-        return sigmoid(self.ngram_logits(texts, links))
+    def first_stage(
+        self, texts: Sequence[str], links: np.ndarray, static: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n-gram logits for the stacker, prefilter probabilities), both (n, topics); no model run.
+
+        Hashes each text once for both. `static` (n, static_dim) is needed when the heads have a gate.
+        """
+        if not self.prefilter:
+            zeros = np.zeros((len(texts), len(self.topics)))
+            return zeros, sigmoid(zeros)
+        buckets = [hashed_ngrams(text, self.prefilter_dim) for text in texts]
+        ngram = self._sparse_logits(self.prefilter, buckets, links)
+        if not self.gate:
+            return ngram, sigmoid(ngram)
+        if static is None or static.shape != (len(texts), self.static_dim):
+            raise HeadsError(f"the prefilter gate needs static embeddings of {self.static_dim} dims")
+        gate = self._sparse_logits(self.gate, buckets, links)
+        if len(texts):
+            start = self.prefilter_dim + len(LINK_FEATURES)
+            weights = np.stack([self.gate[topic].w[start:] for topic in self.topics], axis=1)
+            gate += (static.astype(np.float32) * self.static_scale) @ weights
+        return ngram, sigmoid(gate)
+
+    def ngram_logits(self, texts: Sequence[str], links: np.ndarray) -> np.ndarray:
+        """(n, topics) logits of the hashed n-gram model; cheap (no model)."""
+        if not self.prefilter:
+            return np.zeros((len(texts), len(self.topics)))
+        buckets = [hashed_ngrams(text, self.prefilter_dim) for text in texts]
+        return self._sparse_logits(self.prefilter, buckets, links)
 
     def prefilter_passes(self, pre: np.ndarray) -> np.ndarray:
         """(n,) True where any topic's prefilter probability reaches its pass threshold."""
@@ -112,6 +144,9 @@ class Heads:
             if self.prefilter:
                 arrays[f"pre_{topic}_w"] = np.asarray(self.prefilter[topic].w, dtype=np.float32)
                 arrays[f"pre_{topic}_b"] = np.asarray([self.prefilter[topic].b], dtype=np.float64)
+            if self.gate:
+                arrays[f"gate_{topic}_w"] = np.asarray(self.gate[topic].w, dtype=np.float32)
+                arrays[f"gate_{topic}_b"] = np.asarray([self.gate[topic].b], dtype=np.float64)
             if topic in self.stack:
                 arrays[f"stack_{topic}"] = np.asarray(self.stack[topic], dtype=np.float64)
         return arrays
@@ -127,6 +162,8 @@ class Heads:
             "link_features": list(LINK_FEATURES),
             "prefilter_dim": self.prefilter_dim,
             "prefilter_pass": self.prefilter_pass,
+            "static_dim": self.static_dim,
+            "static_scale": self.static_scale,
             "checksum": _checksum(arrays),
         }
         tmp = path.with_suffix(".tmp.npz")
@@ -156,7 +193,7 @@ class Heads:
             raise HeadsError(f"heads file {path} was trained with other link features: retrain")
         topics = tuple(meta["topics"])
         width = int(meta["embedding_dim"]) + len(LINK_FEATURES)
-        heads, prefilter, stack = {}, {}, {}
+        heads, prefilter, stack, gate = {}, {}, {}, {}
         for topic in topics:
             w = arrays[f"head_{topic}_w"]
             if w.shape != (width,) or not np.isfinite(w).all():
@@ -169,6 +206,14 @@ class Heads:
                 if pre_w.shape != (int(meta.get("prefilter_dim", 0)) + len(LINK_FEATURES),):
                     raise HeadsError(f"heads file {path}: prefilter {topic!r} has shape {pre_w.shape}")
                 prefilter[topic] = LinearHead(pre_w, float(arrays[f"pre_{topic}_b"][0]))
+            if f"gate_{topic}_w" in arrays:
+                gate_w = arrays[f"gate_{topic}_w"]
+                gate_width = (
+                    int(meta.get("prefilter_dim", 0)) + len(LINK_FEATURES) + int(meta.get("static_dim", 0))
+                )
+                if gate_w.shape != (gate_width,) or not np.isfinite(gate_w).all():
+                    raise HeadsError(f"heads file {path}: gate {topic!r} has shape {gate_w.shape}")
+                gate[topic] = LinearHead(gate_w, float(arrays[f"gate_{topic}_b"][0]))
             if f"stack_{topic}" in arrays:
                 a, b, c = (float(v) for v in arrays[f"stack_{topic}"])
                 stack[topic] = (a, b, c)
@@ -180,6 +225,9 @@ class Heads:
             prefilter_pass={k: float(v) for k, v in meta.get("prefilter_pass", {}).items()},
             meta=meta,
             stack=stack,
+            gate=gate,
+            static_dim=int(meta.get("static_dim", 0)),
+            static_scale=float(meta.get("static_scale", 1.0)),
         )
 
 

@@ -74,8 +74,8 @@ class EmbeddingScorer:
         texts = [embed_text(record) for record in records]
         links = link_matrix(records)
         scores = np.zeros((len(records), len(self.topics)))
-        ngram = self.heads.ngram_logits(texts, links)
-        pre = 1.0 / (1.0 + np.exp(-ngram))
+        static = self.embedder.static(texts) if self.heads.needs_static else None
+        ngram, pre = self.heads.first_stage(texts, links, static)
         passed = self.heads.prefilter_passes(pre) if self.use_prefilter else np.ones(len(records), dtype=bool)
         index = np.flatnonzero(passed)
         if len(index):
