@@ -267,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"ingest end to end on one core (CPU {result['ingest_cpu']}): {result['frames_per_s']:,} relay "
             f"events/s ({result['frames']:,} frames in {result['seconds']}s incl. start-up; steady "
-            f"{result['steady_frames_per_s']:,}/s wall, {result['steady_frames_per_cpu_s']:,}/CPU-second), "
+            f"{result['steady_frames_per_s']:,}/s wall, {result['steady_frames_per_cpu_s']:,}/CPU-second; "
+            f"{result['frames_per_cpu_s']:,}/CPU-second incl. start-up, {result['cpu_seconds']} CPU-s), "
             f"peak RSS {result['peak_rss_mib']} MiB, {result['posts_kept']} posts kept"
         )
         return 0

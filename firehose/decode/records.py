@@ -4,7 +4,14 @@ Why not the SDK models alone: libipld decodes a CID link (tag 42) and a byte str
 Python `bytes`, and the SDK's string formats disagree with the interop vectors in places. So the
 JSON shaping looks at the raw block to tell a link from bytes, and the checks that matter to us
 (sizes, facet ranges, DIDs and at-uris) use `firehose.decode.syntax`; the lexicon shape of a post
-(required fields, facet features, embed unions) is still checked by the SDK's post model.
+(required fields, facet features, embed unions) is still what the SDK's post model says.
+
+Why the SDK model is imported lazily and usually not called: importing `atproto_client` costs about
+1.5 s and building the post model's validator another 0.4 s, at every start. `_plainly_valid` proves,
+for the shapes nearly every post has, that the SDK model would accept the record (it only accepts
+what it has checked field by field, the way the model's strict schema does); anything else (labels,
+entities, galleries, captions, nested extra keys, None values, ...) still goes to the SDK model, so
+the verdict is the SDK's either way.
 """
 
 from __future__ import annotations
@@ -13,8 +20,6 @@ import base64
 from typing import Any
 
 import libipld
-import regex
-from atproto_client import models
 
 from firehose.decode.syntax import is_at_uri, is_cid, is_datetime, is_did, is_language, is_uri
 
@@ -30,7 +35,6 @@ __all__ = [
 
 MAX_TEXT_BYTES = 3000
 MAX_TEXT_GRAPHEMES = 300
-_GRAPHEME = regex.compile(r"\X")
 _TAG42 = b"\xd8\x2a"
 
 
@@ -41,6 +45,13 @@ class RecordError(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+def _graphemes(text: str) -> int:
+    """Extended grapheme clusters; `regex` is imported on first use (most posts never need it)."""
+    import regex
+
+    return len(regex.findall(r"\X", text))
 
 
 def decode_block(raw: bytes) -> dict[str, Any]:
@@ -171,7 +182,7 @@ def check_post(record: dict[str, Any]) -> None:
     if text_bytes > MAX_TEXT_BYTES:
         raise RecordError("text_too_long", f"{text_bytes} bytes > {MAX_TEXT_BYTES}")
     if len(text) > MAX_TEXT_GRAPHEMES:
-        graphemes = len(_GRAPHEME.findall(text))
+        graphemes = _graphemes(text)
         if graphemes > MAX_TEXT_GRAPHEMES:
             raise RecordError("text_too_long", f"{graphemes} graphemes > {MAX_TEXT_GRAPHEMES}")
     created = record.get("createdAt")
@@ -196,8 +207,204 @@ def check_post(record: dict[str, Any]) -> None:
     embed = record.get("embed")
     if embed is not None:
         _check_embed(embed)
+    if not _plainly_valid(record):
+        _check_with_sdk(record)
+
+
+def _check_with_sdk(record: dict[str, Any]) -> None:
+    """The SDK's post model in strict mode (string formats are ours, above); imported on first use."""
+    from atproto_client import models
+
     try:
         models.get_or_create(record, models.AppBskyFeedPost.Record, strict=True)
     except Exception as e:  # pydantic ValidationError or the SDK's ModelError
         first = str(e).strip().splitlines()
         raise RecordError("invalid_record", " ".join(first[:3])[:200]) from None
+
+
+# ---------------------------------------------------------------- what the SDK post model surely accepts
+#
+# Each helper returns True only when the value has exactly a shape the SDK model (atproto 0.0.73,
+# pydantic strict mode, string formats not checked) accepts: known keys only (a snake_case field
+# name would populate a field too), `$type` absent or the member's literal, strict str/int types,
+# the model's length bounds. False means "ask the SDK", never "invalid".
+
+_POST_FIELDS = frozenset({"$type", "text", "createdAt", "langs", "facets", "reply", "embed", "tags"})
+# Field names and aliases of the post model that `_plainly_valid` does not check itself.
+_POST_OTHER_FIELDS = frozenset(
+    {"created_at", "py_type", "entities", "labels", "model_config", "model_fields", "model_extra"}
+)
+
+
+def _keys_within(value: dict[str, Any], allowed: frozenset[str], literal: str) -> bool:
+    rtype = value.get("$type", literal)
+    return rtype == literal and value.keys() <= allowed
+
+
+_STRONG_REF = frozenset({"$type", "uri", "cid"})
+
+
+def _strong_ref_ok(ref: Any) -> bool:
+    return (
+        type(ref) is dict
+        and _keys_within(ref, _STRONG_REF, "com.atproto.repo.strongRef")
+        and type(ref.get("uri")) is str
+        and type(ref.get("cid")) is str
+    )
+
+
+_BLOB = frozenset({"$type", "ref", "mimeType", "size"})
+
+
+def _blob_ok(blob: Any) -> bool:
+    return (
+        type(blob) is dict
+        and _keys_within(blob, _BLOB, "blob")
+        and type(blob.get("ref")) in (bytes, str)
+        and type(blob.get("mimeType")) is str
+        and type(blob.get("size")) is int
+    )
+
+
+_ASPECT = frozenset({"$type", "width", "height"})
+
+
+def _aspect_ok(value: Any) -> bool:
+    if value is None:
+        return True
+    if type(value) is not dict or not _keys_within(value, _ASPECT, "app.bsky.embed.defs#aspectRatio"):
+        return False
+    width, height = value.get("width"), value.get("height")
+    return type(width) is int and type(height) is int and width >= 1 and height >= 1
+
+
+_IMAGES = frozenset({"$type", "images"})
+_IMAGE = frozenset({"$type", "alt", "image", "aspectRatio"})
+_EXTERNAL = frozenset({"$type", "external"})
+_EXTERNAL_INNER = frozenset({"$type", "uri", "title", "description", "thumb"})
+_RECORD = frozenset({"$type", "record"})
+_RECORD_WITH_MEDIA = frozenset({"$type", "record", "media"})
+_VIDEO = frozenset({"$type", "video", "alt", "aspectRatio", "presentation"})
+
+
+def _media_ok(embed: dict[str, Any], etype: str) -> bool:
+    if etype == "app.bsky.embed.images":
+        images = embed.get("images")
+        return (
+            embed.keys() <= _IMAGES
+            and type(images) is list
+            and len(images) <= 4
+            and all(
+                type(image) is dict
+                and _keys_within(image, _IMAGE, "app.bsky.embed.images#image")
+                and type(image.get("alt")) is str
+                and _blob_ok(image.get("image"))
+                and _aspect_ok(image.get("aspectRatio"))
+                for image in images
+            )
+        )
+    if etype == "app.bsky.embed.external":
+        external = embed.get("external")
+        return (
+            embed.keys() <= _EXTERNAL
+            and type(external) is dict
+            and _keys_within(external, _EXTERNAL_INNER, "app.bsky.embed.external#external")
+            and type(external.get("uri")) is str
+            and type(external.get("title")) is str
+            and type(external.get("description")) is str
+            and ("thumb" not in external or _blob_ok(external["thumb"]))
+        )
+    if etype == "app.bsky.embed.video":
+        return (
+            embed.keys() <= _VIDEO
+            and _blob_ok(embed.get("video"))
+            and ("alt" not in embed or type(embed["alt"]) is str)
+            and ("presentation" not in embed or type(embed["presentation"]) is str)
+            and _aspect_ok(embed.get("aspectRatio"))
+        )
+    return False
+
+
+def _embed_ok(embed: Any) -> bool:
+    if type(embed) is not dict:
+        return False
+    etype = embed.get("$type")
+    if etype == "app.bsky.embed.record":
+        return embed.keys() <= _RECORD and _strong_ref_ok(embed.get("record"))
+    if etype == "app.bsky.embed.recordWithMedia":
+        record, media = embed.get("record"), embed.get("media")
+        return (
+            embed.keys() <= _RECORD_WITH_MEDIA
+            and type(record) is dict
+            and _keys_within(record, _RECORD, "app.bsky.embed.record")
+            and _strong_ref_ok(record.get("record"))
+            and type(media) is dict
+            and type(media.get("$type")) is str
+            and _media_ok(media, media["$type"])
+        )
+    return type(etype) is str and _media_ok(embed, etype)
+
+
+_FACET = frozenset({"$type", "index", "features"})
+_BYTE_SLICE = frozenset({"$type", "byteStart", "byteEnd"})
+_BYTE_SLICE_TYPE = "app.bsky.richtext.facet#byteSlice"
+_FEATURE_FIELD = {
+    "app.bsky.richtext.facet#link": "uri",
+    "app.bsky.richtext.facet#mention": "did",
+    "app.bsky.richtext.facet#tag": "tag",
+}
+
+
+def _facets_ok(facets: list[Any]) -> bool:
+    for facet in facets:
+        if type(facet) is not dict or not _keys_within(facet, _FACET, "app.bsky.richtext.facet"):
+            return False
+        index, features = facet.get("index"), facet.get("features")
+        if type(index) is not dict or not _keys_within(index, _BYTE_SLICE, _BYTE_SLICE_TYPE):
+            return False
+        start, end = index.get("byteStart"), index.get("byteEnd")
+        if type(start) is not int or type(end) is not int or start < 0 or end < 0:
+            return False
+        if type(features) is not list:
+            return False
+        for feature in features:
+            ftype = feature.get("$type") if type(feature) is dict else None
+            field = _FEATURE_FIELD.get(ftype) if type(ftype) is str else None
+            if field is None or len(feature) != 2 or type(feature.get(field)) is not str:
+                return False
+            if field == "tag" and len(feature["tag"]) > 640:
+                return False
+    return True
+
+
+def _plainly_valid(record: dict[str, Any]) -> bool:
+    """True when the SDK post model would accept `record` (already through `check_post`'s own checks)."""
+    for key in record:  # extra keys are fine (the model allows them) unless they could name a field
+        if key not in _POST_FIELDS and (key in _POST_OTHER_FIELDS or key.startswith(("_", "model_"))):
+            return False
+    if type(record.get("text")) is not str or type(record.get("createdAt")) is not str:
+        return False
+    langs = record.get("langs")
+    if langs is not None and type(langs) is not list:
+        return False
+    facets = record.get("facets")
+    if facets is not None and (type(facets) is not list or not _facets_ok(facets)):
+        return False
+    reply = record.get("reply")
+    if reply is not None and not (
+        type(reply) is dict
+        and _keys_within(reply, _STRONG_REF_PAIR, "app.bsky.feed.post#replyRef")
+        and _strong_ref_ok(reply.get("root"))
+        and _strong_ref_ok(reply.get("parent"))
+    ):
+        return False
+    embed = record.get("embed")
+    if embed is not None and not _embed_ok(embed):
+        return False
+    tags = record.get("tags")
+    return tags is None or (
+        type(tags) is list and len(tags) <= 8 and all(type(tag) is str and len(tag) <= 640 for tag in tags)
+    )
+
+
+_STRONG_REF_PAIR = frozenset({"$type", "root", "parent"})

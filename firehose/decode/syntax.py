@@ -35,6 +35,12 @@ _NSID = re.compile(
 )
 _RKEY = re.compile(r"[a-zA-Z0-9_~.:-]{1,512}\Z")
 _TID = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}\Z")
+# The shape nearly every like/repost subject and reply ref has; a match implies every check of
+# `is_at_uri` below (did <= 2048 chars, allowed characters, a valid NSID, a record key that is
+# neither "." nor ".."), so the slow path runs only for the rest.
+_ATURI_COMMON = re.compile(
+    r"at://did:[a-z]{1,32}:[a-zA-Z0-9._-]{1,2000}/app\.bsky\.feed\.post/[a-zA-Z0-9_~-]{1,512}\Z"
+)
 _ATURI_CHARS = re.compile(r"[a-zA-Z0-9._~:@!$&')(*+,;=%/-]*\Z")
 _ATURI_FRAGMENT = re.compile(r"/[a-zA-Z0-9._~:@!$&')(*+,;=%\[\]/-]*\Z")
 _DATETIME = re.compile(
@@ -59,7 +65,19 @@ _DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def is_did(value: str) -> bool:
-    return len(value) <= 2048 and _DID.match(value) is not None
+    if value in _VALID_DIDS:
+        return True
+    if len(value) > 2048 or _DID.match(value) is None:
+        return False
+    if len(_VALID_DIDS) >= _VALID_DIDS_MAX:
+        _VALID_DIDS.clear()  # a crude bound: the busiest accounts are back within seconds
+    _VALID_DIDS.add(value)
+    return True
+
+
+# DIDs repeat (a repo commits again and again): remember the valid ones seen lately.
+_VALID_DIDS: set[str] = set()
+_VALID_DIDS_MAX = 20_000  # about 2 MB
 
 
 def is_handle(value: str) -> bool:
@@ -84,6 +102,8 @@ def is_tid(value: str) -> bool:
 
 def is_at_uri(value: str) -> bool:
     """Strict at-uri: `at://AUTHORITY[/NSID[/RKEY]][#/fragment]`, as the interop vectors define it."""
+    if _ATURI_COMMON.match(value) is not None:
+        return True
     if len(value) > 8 * 1024:
         return False
     uri, sep, fragment = value.partition("#")

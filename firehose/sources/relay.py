@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -58,6 +58,40 @@ def frame_cursor(events: list[Event]) -> int | None:
         if event.cursor is not None:
             return event.cursor
     return None
+
+
+class _StallWatch:
+    """Notices a connection that has gone silent: the reader waiting in `recv()` for `timeout` seconds.
+
+    Why not `asyncio.timeout` around each `recv()`: rescheduling its timer twice a frame cost more
+    than a tenth of the relay source's CPU. The reader sets two plain attributes per frame instead,
+    and this task wakes when the current wait would expire (or every timeout/4 while the reader is
+    away, e.g. blocked on a full ingest buffer, which is not a stall). On a stall it aborts the
+    transport, so `recv()` raises ConnectionClosed, which the reader turns into the TimeoutError
+    the reconnect loop counts as a stall.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float, abort: Callable[[], object]) -> None:
+        self.loop = loop
+        self.timeout = timeout
+        self.abort = abort
+        self.since = loop.time()  # when the reader's current (or last) wait in recv() began
+        self.waiting = False
+        self.stalled = False
+
+    async def run(self) -> None:
+        period = self.timeout / 4
+        while True:
+            if not self.waiting:
+                await asyncio.sleep(period)
+                continue
+            remaining = self.since + self.timeout - self.loop.time()
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+                continue
+            self.stalled = True
+            self.abort()
+            return
 
 
 class RelaySource(Source):
@@ -147,18 +181,23 @@ class RelaySource(Source):
             self.backoff.connected()
             stats.connects += 1
             log.info("relay: connected to %s", url)
-            async with asyncio.timeout(None) as deadline:
+            watch = _StallWatch(loop, self.receive_timeout, ws.transport.abort)
+            watchdog = asyncio.create_task(watch.run(), name="gitfeed-relay-stall-watch")
+            recv = ws.recv
+            max_frame_bytes = self.max_frame_bytes
+            try:
                 while True:
-                    deadline.reschedule(loop.time() + self.receive_timeout)
-                    frame = await ws.recv()
-                    deadline.reschedule(None)
+                    watch.since = loop.time()
+                    watch.waiting = True
+                    frame = await recv()
+                    watch.waiting = False
                     stats.frames += 1
                     stats.bytes += len(frame)
                     stats.last_frame_monotonic = loop.time()
                     if isinstance(frame, str):
                         yield None, [SkippedFrame(cursor=None, reason="bad_frame", detail="text frame")]
                         continue
-                    events = decode_frame(frame, max_frame_bytes=self.max_frame_bytes)
+                    events = decode_frame(frame, max_frame_bytes=max_frame_bytes)
                     if type(events[0]) is StreamControl:
                         self._control(events[0])  # type: ignore[arg-type]
                         continue
@@ -170,6 +209,12 @@ class RelaySource(Source):
                         self.cursor = seq
                         self._skip_ahead = 0
                     yield frame, events  # type: ignore[misc]
+            except ConnectionClosed:
+                if watch.stalled:
+                    raise TimeoutError(f"no frame for {self.receive_timeout}s") from None
+                raise
+            finally:
+                watchdog.cancel()
 
     def _control(self, control: StreamControl) -> None:
         """React to an error frame or #info as the subscribeRepos lexicon says (see StreamControl)."""

@@ -24,6 +24,7 @@ from firehose.events import (
     IdentityChanged,
     PostDeleted,
     PostUpserted,
+    Progress,
     SkippedFrame,
 )
 from firehose.store.rows import KeptPost, post_row
@@ -88,37 +89,62 @@ class StoreWriter:
         """Apply `events` in order plus counters and cursor, atomically; `kept` maps post uri -> decision."""
         result = BatchResult(events=len(events))
         now = time.time()
-        post_uris = {e.uri for e in events if isinstance(e, (PostUpserted, PostDeleted))}
-        subjects = {e.subject_uri for e in events if isinstance(e, EngagementCreated)}
-        unliked = {e.uri for e in events if isinstance(e, EngagementDeleted)}
+        # One pass sorts out what needs the database: most events (likes of posts we do not store,
+        # follows and other Progress) need nothing but a set lookup, so the loop below skips them.
+        post_uris: set[str] = set()
+        subjects: set[str] = set()
+        unliked: set[str] = set()
+        work: list[Event] = []
+        cursor = None
+        skipped = posts_seen = 0
+        for event in events:
+            kind = type(event)
+            if event.cursor is not None:
+                cursor = event.cursor
+            if kind is Progress:
+                continue
+            if kind is EngagementCreated:
+                subjects.add(event.subject_uri)  # type: ignore[union-attr]
+            elif kind is EngagementDeleted:
+                unliked.add(event.uri)  # type: ignore[union-attr]
+            elif kind is PostUpserted:
+                post_uris.add(event.uri)  # type: ignore[union-attr]
+                posts_seen += 1
+            elif kind is PostDeleted:
+                post_uris.add(event.uri)  # type: ignore[union-attr]
+            elif kind is SkippedFrame:
+                skipped += 1
+                continue
+            work.append(event)
+        result.cursor = cursor
+        result.skipped = skipped
         with self.db.atomic():
             stored_posts = self._existing("posts", post_uris | subjects)
             stored_engagements = self._existing("engagements", unliked)
-            for event in events:
-                if event.cursor is not None:
-                    result.cursor = event.cursor
-                if isinstance(event, PostUpserted):
-                    self._upsert_post(event, kept.get(event.uri), now, stored_posts, result)
-                elif isinstance(event, PostDeleted):
-                    if event.uri in stored_posts:
-                        self._delete_posts([event.uri])
-                        stored_posts.discard(event.uri)
+            for event in work:
+                kind = type(event)
+                if kind is EngagementCreated:
+                    if event.subject_uri in stored_posts and self._add_engagement(event):  # type: ignore[union-attr]
+                        stored_engagements.add(event.uri)  # type: ignore[union-attr]
+                        result.engagements_applied += 1
+                elif kind is EngagementDeleted:
+                    uri = event.uri  # type: ignore[union-attr]
+                    if uri in stored_engagements and self._remove_engagement(uri):
+                        stored_engagements.discard(uri)
+                        result.engagements_applied += 1
+                elif kind is PostUpserted:
+                    self._upsert_post(event, kept.get(event.uri), now, stored_posts, result)  # type: ignore[arg-type,union-attr]
+                elif kind is PostDeleted:
+                    uri = event.uri  # type: ignore[union-attr]
+                    if uri in stored_posts:
+                        self._delete_posts([uri])
+                        stored_posts.discard(uri)
                         result.posts_deleted += 1
-                elif isinstance(event, EngagementCreated):
-                    if event.subject_uri in stored_posts and self._add_engagement(event):
-                        stored_engagements.add(event.uri)
-                        result.engagements_applied += 1
-                elif isinstance(event, EngagementDeleted):
-                    if event.uri in stored_engagements and self._remove_engagement(event.uri):
-                        stored_engagements.discard(event.uri)
-                        result.engagements_applied += 1
-                elif isinstance(event, AccountChanged):
-                    result.posts_deleted += self._account_changed(event, now, stored_posts)
-                elif isinstance(event, IdentityChanged):
-                    self._identity_changed(event, now)
-                elif isinstance(event, SkippedFrame):
-                    result.skipped += 1
-            self._count(result, sum(isinstance(e, PostUpserted) for e in events))
+                elif kind is AccountChanged:
+                    result.posts_deleted += self._account_changed(event, now, stored_posts)  # type: ignore[arg-type]
+                elif kind is IdentityChanged:
+                    self._identity_changed(event, now)  # type: ignore[arg-type]
+            self._count(result, posts_seen)
             if result.cursor is not None:
                 self.db.execute(
                     "INSERT INTO sub_state (service, cursor, updated_ts) VALUES (?, ?, ?) "
