@@ -143,6 +143,11 @@ class FrameBuffer:
             self._data = None
         return len(self.frames) >= self.maxsize
 
+    def nudge(self) -> None:
+        """Wake a waiting batcher without a frame: the writer went idle, so a partial batch can go now."""
+        if self._data is not None:
+            _wake(self._data)
+
     def close(self) -> None:
         """The reader ended (or failed, or was cancelled): the batcher drains what is left, then ends."""
         self.ended = True
@@ -211,6 +216,7 @@ class Ingest:
         self._reader: asyncio.Task[None] | None = None
         self.retention_seconds = settings.retention_days * 86400
         self._stopping = False
+        self._pending: asyncio.Future[tuple[BatchResult, float]] | None = None  # the batch being written
         self._next_prune = 0.0  # monotonic time of the next retention pass; the first runs at start
 
     # ------------------------------------------------------------------ public
@@ -274,26 +280,32 @@ class Ingest:
                 return batch, False
             if buffer.ended:
                 return batch, not buffer.frames
+            if not buffer.frames and (self._pending is None or self._pending.done()):
+                return batch, False  # the writer is idle: waiting for more would only add latency
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return batch, False
             await buffer.wait_data(remaining)
 
     async def _batches(self, executor: ThreadPoolExecutor) -> None:
+        """Batches go to the writer one at a time, in order. While one is written the next one grows (up
+        to batch_max_events / batch_max_seconds); when the writer is idle, whatever has arrived goes at
+        once, so a quiet stream is written with no added wait and a busy one in large batches."""
         loop = asyncio.get_running_loop()
-        pending: asyncio.Future[tuple[BatchResult, float]] | None = None
         ended = False
         while not ended:
             batch, ended = await self._collect()
             self.stats.queue_depth = len(self._buffer.frames)
-            if pending is not None:
-                await asyncio.shield(pending)  # one batch at a time, in order; raises if it failed
-                pending = None
+            if self._pending is not None:
+                await asyncio.shield(self._pending)  # raises if that batch failed
+                self._pending = None
             if batch:
                 pending = loop.run_in_executor(executor, self._commit, batch, time.monotonic())
                 pending.add_done_callback(self._committed)  # stats move as soon as it commits
-        if pending is not None:
-            await asyncio.shield(pending)
+                pending.add_done_callback(lambda _: self._buffer.nudge())
+                self._pending = pending
+        if self._pending is not None:
+            await asyncio.shield(self._pending)
 
     def _committed(self, future: asyncio.Future[tuple[BatchResult, float]]) -> None:
         if future.cancelled() or future.exception() is not None:

@@ -120,8 +120,10 @@ def test_batches_are_cut_by_count(tmp_path: Path, db_path: Path) -> None:
     ]
     capture = write_capture(tmp_path / "likes.bin.zst", frames)
     _, batches = ingest_capture(db_path, capture, settings(batch_max_events=5, batch_max_seconds=30))
-    assert [b.events for b in batches] == [5, 5, 5, 5, 3]
-    assert [b.cursor for b in batches] == [5, 10, 15, 20, 23]
+    # No batch passes the cap; a batch goes early only when the writer is idle (no wait is added).
+    assert all(b.events <= 5 for b in batches) and sum(b.events for b in batches) == 23
+    assert [b.cursor for b in batches] == sorted(b.cursor for b in batches) and batches[-1].cursor == 23
+    assert 5 in [b.events for b in batches]
 
 
 def test_a_quiet_stream_lands_within_batch_max_seconds(db_path: Path) -> None:
@@ -173,22 +175,24 @@ def test_a_reconnect_and_a_restart_resume_from_the_persisted_cursor(db_path: Pat
     assert db.execute("SELECT like_count, repost_count FROM posts").fetchall() == [(1, 1)]
 
 
-def test_cancelling_commits_the_batch_in_flight(db_path: Path) -> None:
+def test_cancelling_commits_what_was_read(db_path: Path) -> None:
+    """Cancelled while a slow batch is being written and the rest waits behind it: all of it lands."""
+
     async def main() -> Ingest:
         async with RelayServer(story()) as server:
-            cfg = settings(batch_max_seconds=60, receive_timeout_seconds=30)  # the batch would wait a minute
-            runner = Ingest(RelaySource(server.url, cfg), open_db(db_path), cfg, LinkScorer())
+            cfg = settings(batch_max_seconds=60, receive_timeout_seconds=30)
+            runner = Ingest(RelaySource(server.url, cfg), open_db(db_path), cfg, SlowScorer())
             task = asyncio.create_task(runner.run())
             while runner.source.cursor != 10:
                 await asyncio.sleep(0.01)
-            assert runner.stats.batches == 0
+            assert runner.stats.cursor != 10  # the first batch is still being scored
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
             return runner
 
     runner = asyncio.run(main())
-    assert runner.stats.batches == 1 and runner.stats.cursor == 10
+    assert runner.stats.cursor == 10
     db = open_db(db_path)
     assert db.execute("SELECT cursor FROM sub_state").fetchone()[0] == 10
     assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 1
