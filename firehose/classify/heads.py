@@ -51,6 +51,10 @@ class Heads:
     static_scale] (the static embedding is the model's input token embeddings averaged,
     `Embedder.static`, which knows that "llama" and "pretraining" are ML words without running the
     model); heads files without a gate use the n-gram model itself.
+
+    `gate_voice[topic]` (g, chosen by cross-validation in training; 0 when absent) adds the gate's logit
+    to the stacker's cheap voice: z_ngram + g * z_gate. The gate is computed anyway for the prefilter, and
+    its static embedding knows ML words in other languages and slang that no n-gram in the data has.
     """
 
     topics: tuple[str, ...]
@@ -63,6 +67,7 @@ class Heads:
     gate: dict[str, LinearHead] = field(default_factory=dict)
     static_dim: int = 0
     static_scale: float = 1.0
+    gate_voice: dict[str, float] = field(default_factory=dict)
 
     @property
     def embedding_dim(self) -> int:
@@ -103,9 +108,10 @@ class Heads:
     def first_stage(
         self, texts: Sequence[str], links: np.ndarray, static: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(n-gram logits for the stacker, prefilter probabilities), both (n, topics); no model run.
+        """(the stacker's cheap voice, prefilter probabilities), both (n, topics); no model run.
 
-        Hashes each text once for both. `static` (n, static_dim) is needed when the heads have a gate.
+        The cheap voice is the n-gram logit plus `gate_voice[topic]` times the gate logit. Hashes each text
+        once for both. `static` (n, static_dim) is needed when the heads have a gate.
         """
         if not self.prefilter:
             zeros = np.zeros((len(texts), len(self.topics)))
@@ -121,7 +127,8 @@ class Heads:
             start = self.prefilter_dim + len(LINK_FEATURES)
             weights = np.stack([self.gate[topic].w[start:] for topic in self.topics], axis=1)
             gate += (static.astype(np.float32) * self.static_scale) @ weights
-        return ngram, sigmoid(gate)
+        voice = np.asarray([self.gate_voice.get(topic, 0.0) for topic in self.topics])
+        return ngram + voice * gate, sigmoid(gate)
 
     def ngram_logits(self, texts: Sequence[str], links: np.ndarray) -> np.ndarray:
         """(n, topics) logits of the hashed n-gram model; cheap (no model)."""
@@ -149,6 +156,8 @@ class Heads:
                 arrays[f"gate_{topic}_b"] = np.asarray([self.gate[topic].b], dtype=np.float64)
             if topic in self.stack:
                 arrays[f"stack_{topic}"] = np.asarray(self.stack[topic], dtype=np.float64)
+            if self.gate_voice.get(topic):
+                arrays[f"voice_{topic}"] = np.asarray([self.gate_voice[topic]], dtype=np.float64)
         return arrays
 
     def save(self, path: Path | str) -> Path:
@@ -193,7 +202,7 @@ class Heads:
             raise HeadsError(f"heads file {path} was trained with other link features: retrain")
         topics = tuple(meta["topics"])
         width = int(meta["embedding_dim"]) + len(LINK_FEATURES)
-        heads, prefilter, stack, gate = {}, {}, {}, {}
+        heads, prefilter, stack, gate, gate_voice = {}, {}, {}, {}, {}
         for topic in topics:
             w = arrays[f"head_{topic}_w"]
             if w.shape != (width,) or not np.isfinite(w).all():
@@ -217,6 +226,10 @@ class Heads:
             if f"stack_{topic}" in arrays:
                 a, b, c = (float(v) for v in arrays[f"stack_{topic}"])
                 stack[topic] = (a, b, c)
+            if f"voice_{topic}" in arrays:
+                if topic not in gate:
+                    raise HeadsError(f"heads file {path}: {topic!r} mixes in a gate it does not have")
+                gate_voice[topic] = float(arrays[f"voice_{topic}"][0])
         return cls(
             topics=topics,
             heads=heads,
@@ -228,6 +241,7 @@ class Heads:
             gate=gate,
             static_dim=int(meta.get("static_dim", 0)),
             static_scale=float(meta.get("static_scale", 1.0)),
+            gate_voice=gate_voice,
         )
 
 

@@ -31,6 +31,9 @@ PREFILTER_C = (1.0, 4.0)  # the gate's C, per topic: fewest negatives passing at
 STATIC_SCALE = 10.0  # unit-norm 384-d static embeddings (values ~0.05) vs 0/1 n-gram features
 PREFILTER_RECALL = 0.99  # share of a topic's positives that must pass the first stage (out of fold)
 PREFILTER_MAX_PASS = 0.3
+# Weight g of the gate's logit in the stacker's cheap voice (z_ngram + g * z_gate), per topic by CV; the
+# smallest g within HEAD_C_TOLERANCE of the best wins (0 is the n-gram voice alone).
+GATE_VOICE = (0.0, 0.5, 1.0, 2.0)
 OPERATING_POINTS = (
     0.3,
     0.35,
@@ -152,6 +155,7 @@ def train(
     pre_heads: dict[str, LinearHead] = {}
     gate_heads: dict[str, LinearHead] = {}
     pre_pass: dict[str, float] = {}
+    gate_voice: dict[str, float] = {}
     cv_f1: dict[str, float] = {}
     meta: dict = {
         "model": embedder.name,
@@ -201,10 +205,20 @@ def train(
                 _negatives_passing(y, candidates[gate_c]), 4
             )
 
-        # Stacker on out-of-fold logits, so it learns how far to trust each model on unseen wordings.
-        z = np.column_stack([_logit(oof), _logit(pre_oof)])
+        # Stacker on out-of-fold logits, so it learns how far to trust each model on unseen wordings. Its
+        # cheap voice is the n-gram logit plus g times the gate's (the gate runs anyway, for the prefilter).
+        by_voice = {}
+        for g in GATE_VOICE:
+            z = np.column_stack([_logit(oof), _logit(pre_oof) + g * _logit(candidates[gate_c])])
+            by_voice[g] = (z, _oof(lambda: LogisticRegression(C=1.0), z, y, folds))
+        voice_f1 = {g: max(_f1(y, by_voice[g][1], t) for t in OPERATING_POINTS) for g in GATE_VOICE}
+        voice = min(g for g in GATE_VOICE if voice_f1[g] >= max(voice_f1.values()) - HEAD_C_TOLERANCE)
+        if voice:
+            gate_voice[topic] = voice
+        meta[f"gate_voice_{topic}"] = voice
+        meta[f"cv_f1_by_gate_voice_{topic}"] = {str(g): round(f, 4) for g, f in voice_f1.items()}
+        z, stacked_oof = by_voice[voice]
         stacker = LogisticRegression(C=1.0).fit(z, y)
-        stacked_oof = _oof(lambda: LogisticRegression(C=1.0), z, y, _folds(y, groups))
         # Operating point chosen on out-of-fold training scores, folded into the intercept so that the
         # settings' threshold 0.5 means "the best F1 point seen in cross-validation".
         # Within fold noise (HEAD_C_TOLERANCE) of the best F1, the point nearest 0.5 wins.
@@ -231,6 +245,7 @@ def train(
         gate=gate_heads,
         static_dim=static.shape[1],
         static_scale=STATIC_SCALE,
+        gate_voice=gate_voice,
     )
     path = result.save(out_path)
     return TrainReport(len(posts), Heads.load(path), path, time.monotonic() - started, cv_f1)

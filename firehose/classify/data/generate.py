@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from firehose.classify.data import phrases as P
-from firehose.classify.data import phrases_round2
+from firehose.classify.data import phrases_round2, phrases_round3
 
 OUT = Path(__file__).resolve().parent
 SEED = 20261129
@@ -118,8 +118,9 @@ def build() -> list[dict]:
     builder = Builder(rng)
     rows: list[dict] = []
     seen: set[tuple[str, str]] = set()
-    # Round 2 comes last so that adding it left every round-1 row (and its random draws) unchanged.
-    for group, labels, lang, make in itertools.chain(P.generators(rng), phrases_round2.generators()):
+    # Later rounds come last so that adding them left every earlier row (and its random draws) unchanged.
+    rounds = (P.generators(rng), phrases_round2.generators(), phrases_round3.generators())
+    for group, labels, lang, make in itertools.chain(*rounds):
         for index, spec in enumerate(make()):
             text = spec["text"]
             key = (text, (spec.get("card") or ("",))[0] or " ".join(spec.get("urls", [])))
@@ -143,9 +144,9 @@ def build() -> list[dict]:
 
 
 def is_heldout(group: str) -> bool:
-    """Whole groups, by hash. Round-2 groups (`r2-`) all train: heldout.jsonl stays comparable across
-    rounds, and fresh.jsonl (hand-written separately) is the check on unseen wordings."""
-    if group.startswith("r2-"):
+    """Whole groups, by hash. Round-2 and round-3 groups (`r2-`, `r3-`) all train: heldout.jsonl stays
+    comparable across rounds, and fresh.jsonl (hand-written separately) is the check on unseen wordings."""
+    if group.startswith(("r2-", "r3-")):
         return False
     digest = hashlib.sha256(group.encode()).digest()
     return digest[0] * 100 // 256 < HELDOUT_PERCENT
