@@ -150,6 +150,15 @@ CASES: list[tuple[str, Callable[[], bytes], list[tuple[type, str | None]]]] = [
         [(SkippedFrame, "facet_out_of_range")],
     ),
     (
+        "facet_features_not_a_list",
+        lambda: commit_frame(
+            100,
+            DID,
+            [post_op("3k1", "short", facets=[{"index": {"byteStart": 0, "byteEnd": 2}, "features": 1.5}])],
+        ),
+        [(SkippedFrame, "invalid_record")],
+    ),
+    (
         "facet_at_end_ok",
         lambda: commit_frame(
             100,

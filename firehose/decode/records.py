@@ -136,7 +136,10 @@ def _check_facets(facets: Any, text_bytes: int) -> None:
             raise RecordError("invalid_record", f"facets[{i}] index {start!r}..{end!r}")
         if end > text_bytes:
             raise RecordError("facet_out_of_range", f"facets[{i}] byteEnd {end} > text {text_bytes} bytes")
-        for feature in facet.get("features") or ():
+        features = facet.get("features")
+        if not isinstance(features, list):
+            raise RecordError("invalid_record", f"facets[{i}] features is not a list")
+        for feature in features:
             if not isinstance(feature, dict):
                 continue
             ftype = feature.get("$type")
