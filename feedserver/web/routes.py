@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -73,12 +72,9 @@ def web_router(
     poll_seconds = max(2.0, min(settings.snapshot_refresh_seconds, 30.0))
     static = {path.name: path for path in STATIC.iterdir() if path.suffix in STATIC_TYPES}
 
-    @asynccontextmanager
-    async def warm_up(app: object) -> AsyncIterator[None]:
-        data.kick(force=True)  # count trending repositories before the first visitor asks
-        yield
-
-    router = APIRouter(include_in_schema=False, lifespan=warm_up)
+    # Trending is counted on the first visit to `/`, not at start-up: a server that only answers the
+    # AppView never pays for it, and getFeedSkeleton's latency is not hit by a count it does not need.
+    router = APIRouter(include_in_schema=False)
 
     def html(
         template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
