@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from firehose.classify.data import phrases as P
-from firehose.classify.data import phrases_round2, phrases_round3
+from firehose.classify.data import phrases_round2, phrases_round3, phrases_round4
 
 OUT = Path(__file__).resolve().parent
 SEED = 20261129
@@ -119,7 +119,12 @@ def build() -> list[dict]:
     rows: list[dict] = []
     seen: set[tuple[str, str]] = set()
     # Later rounds come last so that adding them left every earlier row (and its random draws) unchanged.
-    rounds = (P.generators(rng), phrases_round2.generators(), phrases_round3.generators())
+    rounds = (
+        P.generators(rng),
+        phrases_round2.generators(),
+        phrases_round3.generators(),
+        phrases_round4.generators(),
+    )
     for group, labels, lang, make in itertools.chain(*rounds):
         for index, spec in enumerate(make()):
             text = spec["text"]
@@ -144,9 +149,9 @@ def build() -> list[dict]:
 
 
 def is_heldout(group: str) -> bool:
-    """Whole groups, by hash. Round-2 and round-3 groups (`r2-`, `r3-`) all train: heldout.jsonl stays
+    """Whole groups, by hash. Round-2, -3 and -4 groups (`r2-`, `r3-`, `r4-`) all train: heldout.jsonl stays
     comparable across rounds, and fresh.jsonl (hand-written separately) is the check on unseen wordings."""
-    if group.startswith(("r2-", "r3-")):
+    if group.startswith(("r2-", "r3-", "r4-")):
         return False
     digest = hashlib.sha256(group.encode()).digest()
     return digest[0] * 100 // 256 < HELDOUT_PERCENT
