@@ -60,6 +60,23 @@ def test_word_traps_stay_under_threshold(classify_scorer, classify_settings) -> 
     assert over == []
 
 
+def test_real_everyday_posts_from_the_relay_stay_out(classify_scorer, classify_settings, shared_dir) -> None:
+    """The 17 real posts of the relay corpus are all off-topic (politics, fandom, a video link, small talk,
+    a joke about AI assistants): none may enter a feed. Real traffic is ~98% posts like these."""
+    records = []
+    for line in (shared_dir / "corpus" / "relay-150" / "expected_v1.jsonl").read_text().splitlines():
+        commit = json.loads(line).get("commit") or {}
+        if commit.get("collection") == "app.bsky.feed.post" and commit.get("operation") == "create":
+            records.append(commit["record"])
+    assert len(records) == 17
+    kept = [
+        (record.get("text", "")[:60], scores)
+        for record, scores in zip(records, classify_scorer.score(records), strict=True)
+        if any(scores[t] >= classify_settings.thresholds[t] for t in scores)
+    ]
+    assert kept == []
+
+
 def test_true_posts_go_over_threshold(classify_scorer, classify_settings) -> None:
     scores = classify_scorer.score([post(text) for _, text in TRUE_POSTS])
     for (topic, text), s in zip(TRUE_POSTS, scores, strict=True):
