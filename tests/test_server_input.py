@@ -107,3 +107,20 @@ def test_bad_interactions_body(client: TestClient, body: bytes) -> None:
     response = client.post("/xrpc/app.bsky.feed.sendInteractions", content=body)
     assert response.status_code == 400
     assert response.json()["error"] == "InvalidRequest"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b"feed=at%3A%2F%2Fdid%3Aplc%3Ax%2Fapp.bsky.feed.generator%2Fml&limit=5&cursor=abc.def",
+        b"feed=at://did:plc:x/app.bsky.feed.generator/ml&limit=&cursor",
+        b"a=1&a=2&&b=x+y%20z&c=%E2%9C%93&d=%ZZ&%66eed=q",
+        b"",
+    ],
+)
+def test_the_fast_query_parser_reads_what_parse_qsl_reads(query: bytes) -> None:
+    from urllib.parse import parse_qsl
+
+    from feedserver.app import parse_query
+
+    assert parse_query(query) == dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
