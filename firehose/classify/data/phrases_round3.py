@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from firehose.classify.data.phrases import BOTH, ML, NONE, Gen
+from firehose.classify.data.phrases import BOTH, ML, NONE, Gen, literal
 
 ML_JARGON = [
     "Q4_K_M vs Q5_K_S on the 14B: can't tell them apart in chat, Q5 is noticeably better at code",
@@ -300,13 +300,7 @@ TRAPS_INTL: dict[str, list[str]] = {
 def _lines(
     name: str, labels: list[str], lines: list[str], lang: str = "en", reply: bool = False, chunk: int = 3
 ) -> Iterator[Gen]:
-    for start in range(0, len(lines), chunk):
-        part = lines[start : start + chunk]
-
-        def make(part: list[str] = part) -> list[dict]:
-            return [{"text": text, "reply": reply} for text in part]
-
-        yield f"r3-{name}{start // chunk}", labels, lang, make
+    return literal(f"r3-{name}", labels, lines, lang=lang, chunk=chunk, reply=reply)
 
 
 def generators() -> Iterator[Gen]:

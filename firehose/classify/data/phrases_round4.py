@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from firehose.classify.data.phrases import NONE, Gen
+from firehose.classify.data.phrases import NONE, Gen, literal
 
 POLITICS_OPINION = [
     "The zoning board meeting ran four hours and they still tabled the vote",
@@ -389,13 +389,7 @@ INTL = {
 def _lines(
     name: str, labels: list[str], lines: list[str], lang: str = "en", reply: bool = False, chunk: int = 3
 ) -> Iterator[Gen]:
-    for start in range(0, len(lines), chunk):
-        part = lines[start : start + chunk]
-
-        def make(part: list[str] = part) -> list[dict]:
-            return [{"text": text, "reply": reply} for text in part]
-
-        yield f"r4-{name}{start // chunk}", labels, lang, make
+    return literal(f"r4-{name}", labels, lines, lang=lang, chunk=chunk, reply=reply)
 
 
 # Hobby "models": railways, kits, miniatures (the word trap family of "model trains").
