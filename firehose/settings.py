@@ -48,7 +48,6 @@ class Settings(BaseSettings):
     model: str = ""
     device: str = "auto"
     embed_batch_size: int = Field(0, ge=0)  # 0 = auto: 32 on CPU, 256 on a GPU
-    embed_max_wait_ms: float = Field(200.0, ge=0)
     threshold_github: float = Field(0.5, ge=0, le=1)
     threshold_ml: float = Field(0.5, ge=0, le=1)
     heads_path: Path | None = None
