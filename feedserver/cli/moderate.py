@@ -150,15 +150,21 @@ def bans(as_json: bool, db: Path | None) -> None:
 @click.option(
     "--older-than", "older_than", default="7d", show_default=True, help="Age: 7d, 36h, 90m, seconds."
 )
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @DB_OPTION
-def prune(older_than: str, db: Path | None) -> None:
+def prune(older_than: str, quiet: bool, db: Path | None) -> None:
     """Delete posts stored longer ago than --older-than (with their likes), in small transactions.
 
     Example: gitfeed prune --older-than 7d
     """
+    from rich.progress import Progress
+
     from firehose.store.writer import StoreWriter
 
     seconds = parse_duration(older_than)
-    database = _open(db)
-    removed = StoreWriter(database, service="prune").prune(seconds)
+    writer = StoreWriter(_open(db), service="prune")
+    total = writer.prune_candidates(seconds)
+    with Progress(disable=quiet or total == 0, transient=True) as bar:
+        task = bar.add_task("pruning", total=total)
+        removed = writer.prune(seconds, progress=lambda n: bar.advance(task, n))
     click.echo(f"pruned {removed} posts older than {older_than}")

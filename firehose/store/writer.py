@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -248,7 +248,17 @@ class StoreWriter:
             [(name, value) for name, value in increments.items() if value],
         )
 
-    def prune(self, older_than_seconds: float, batch_size: int = 5000) -> int:
+    def prune_candidates(self, older_than_seconds: float) -> int:
+        """How many posts `prune(older_than_seconds)` would delete now."""
+        cutoff = time.time() - older_than_seconds
+        return self.db.execute("SELECT count(*) FROM posts WHERE indexed_ts < ?", [cutoff]).fetchone()[0]
+
+    def prune(
+        self,
+        older_than_seconds: float,
+        batch_size: int = 5000,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Delete posts indexed before now - older_than_seconds, in small transactions; returns the count.
 
         Age counts from when we stored the post, not its claimed createdAt, so a replayed capture or a
@@ -266,5 +276,7 @@ class StoreWriter:
                 ]
                 self._delete_posts(uris)
             removed += len(uris)
+            if progress is not None:
+                progress(len(uris))
             if len(uris) < batch_size:
                 return removed
