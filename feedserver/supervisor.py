@@ -28,6 +28,7 @@ class Child:
     restarts: int = 0
     started_at: float = 0.0
     next_start: float = 0.0
+    finished: bool = False  # exited 0 on its own (a replayed capture ran out): not restarted
 
 
 @dataclass
@@ -48,12 +49,18 @@ class Supervisor:
 
     def _check(self, child: Child) -> int | None:
         """Restart a child that died; returns an exit code when the whole run must end."""
+        if child.finished:
+            return None
         if child.process is None:
             if time.monotonic() >= child.next_start:
                 self._start(child)
             return None
         code = child.process.poll()
         if code is None:
+            return None
+        if code == 0 and child.restart:
+            log.info("%s finished", child.name)
+            child.process, child.finished = None, True
             return None
         log.warning("%s exited with code %s", child.name, code)
         if not child.restart:

