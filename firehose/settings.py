@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     receive_timeout_seconds: float = Field(30.0, gt=0)
     backoff_initial_seconds: float = Field(0.5, gt=0)
-    backoff_max_seconds: float = Field(30.0, gt=0)
+    backoff_max_seconds: float = Field(10.0, gt=0)
     healthy_after_seconds: float = Field(60.0, gt=0)
     retention_days: float = Field(7.0, gt=0)
 
