@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
 import framegen as fg
 import pytest
 from jetstreamserver import JetstreamServer, account_message, commit_message, from_v1, identity_message
+from sourcetools import collect
 from test_sources_relay import fast_settings, seqs
 
 from firehose.capture import iter_capture
@@ -50,21 +50,6 @@ def messages(first: int = 1, n: int = 8) -> list[dict]:
         else:
             out.append(identity_message(seq, DID, handle=f"h{seq}.example.com"))
     return out
-
-
-async def collect(
-    source: JetstreamSource, done: Callable[[list[Event]], bool], timeout: float = 10
-) -> list[Event]:
-    events: list[Event] = []
-
-    async def run() -> None:
-        async for batch in source.stream():
-            events.extend(batch)
-            if done(events):
-                return
-
-    await asyncio.wait_for(run(), timeout)
-    return events
 
 
 def run(

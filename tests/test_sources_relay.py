@@ -9,6 +9,7 @@ from collections.abc import Callable
 import framegen as fg
 import pytest
 from relayserver import RelayServer, big_post_frame
+from sourcetools import collect
 
 from firehose.decode.relay import decode_frame
 from firehose.events import (
@@ -54,21 +55,6 @@ def log_frames(first: int = 1, n: int = 8) -> list[bytes]:
         else:
             frames.append(fg.identity_frame(seq, DID, handle=f"h{seq}.example.com"))
     return frames
-
-
-async def collect(
-    source: RelaySource, done: Callable[[list[Event]], bool], timeout: float = 10
-) -> list[Event]:
-    events: list[Event] = []
-
-    async def run() -> None:
-        async for batch in source.stream():
-            events.extend(batch)
-            if done(events):
-                return
-
-    await asyncio.wait_for(run(), timeout)
-    return events
 
 
 def seqs(events: list[Event]) -> list[int]:
