@@ -8,7 +8,7 @@ Each configuration runs in its own subprocess so its peak RSS is its own. Two fi
   GitHub, other forges), all drawn from the training and held-out files. Real traffic is mostly the
   everyday kind; the word traps are rare there, so 15% is a pessimistic share.
 
-Usage: python scripts/bench_classify.py [--devices cpu,cuda] [--precisions fp32,int8] [--n 1024]
+Usage: python -m scripts.bench_classify [--devices cpu,cuda] [--precisions fp32,int8] [--n 1024]
 """
 
 from __future__ import annotations
@@ -126,7 +126,15 @@ def main() -> None:
                     n = max(n, 16 * batch)
                 spec = f"{device}:{batch}:{precision}:{n}"
                 proc = subprocess.run(
-                    [sys.executable, __file__, "--one", spec, "--threads", str(threads)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "scripts.bench_classify",
+                        "--one",
+                        spec,
+                        "--threads",
+                        str(threads),
+                    ],
                     capture_output=True,
                     text=True,
                     cwd=ROOT,

@@ -1,8 +1,8 @@
 """Ingest benchmark: a realistic synthetic relay capture, decoded (and, later, ingested) on one core.
 
-    python scripts/bench_ingest.py decode [--events 50000] [--seed 1] [--capture PATH] [--cpu 0]
-    python scripts/bench_ingest.py generate --events 50000 --capture /tmp/bench.zst
-    python scripts/bench_ingest.py full [--events 50000] [--cpu 0] [--profile ingest.prof]
+    python -m scripts.bench_ingest decode [--events 50000] [--seed 1] [--capture PATH] [--cpu 0]
+    python -m scripts.bench_ingest generate --events 50000 --capture /tmp/bench.zst
+    python -m scripts.bench_ingest full [--events 50000] [--cpu 0] [--profile ingest.prof]
 
 `decode` generates the capture once (cached under the temp dir by events and seed), then measures in
 a fresh child process pinned to one CPU, so the peak RSS is that of decoding alone: frames/s and
@@ -30,12 +30,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:0] = [p for p in (str(_HERE), str(_HERE.parent)) if p not in sys.path]
-
-from capture_synth import write_synthetic_capture  # noqa: E402
-
-from firehose.capture import iter_capture  # noqa: E402
+from firehose.capture import iter_capture
+from tests.support.capture_synth import write_synthetic_capture
 
 
 def default_capture(events: int, seed: int) -> Path:
@@ -137,8 +133,8 @@ def run_full_benchmark(
     `profile`: run the ingest under cProfile (`.prof`, main thread only) or py-spy (`.txt` collapsed
     stacks, `.svg` flame graph; every thread) and write the profile there.
     """
-    from soaklib.pace import Pace
-    from soaklib.procs import RelayProcess, db_state
+    from scripts.soaklib.pace import Pace
+    from scripts.soaklib.procs import RelayProcess, db_state
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
@@ -273,7 +269,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     out = subprocess.run(
-        [sys.executable, __file__, "_child", "--capture", str(capture), "--cpu", str(args.cpu)],
+        [
+            sys.executable,
+            "-m",
+            "scripts.bench_ingest",
+            "_child",
+            "--capture",
+            str(capture),
+            "--cpu",
+            str(args.cpu),
+        ],
         check=True,
         capture_output=True,
         text=True,

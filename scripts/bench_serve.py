@@ -5,7 +5,7 @@ available), drives it from a separate process with wrk (Debian's `wrk`) or, with
 httpx client, and prints req/s, p50 and p99 for the first page and for a deep page (a cursor 2,500
 posts down).
 
-Example: python scripts/bench_serve.py --posts 1000000 --duration 10
+Example: python -m scripts.bench_serve --posts 1000000 --duration 10
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ times each request inside the app (a middleware clock, so the client's own overh
 While it measures, a writer thread keeps inserting posts (as ingest would), so the background
 refreshes of snapshots and trending run during the measurement.
 
-Example: python scripts/bench_web.py --posts 1000000 --requests 300
+Example: python -m scripts.bench_web --posts 1000000 --requests 300
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Soak test: `gitfeed run` (real processes) under a paced relay, a feed load and scheduled faults.
 
-    python scripts/soak.py [--duration 600] [--rate 2000] [--req-rate 500] [--faults all] [--json out.json]
+    python -m scripts.soak [--duration 600] [--rate 2000] [--req-rate 500] [--faults all] [--json out.json]
 
 A local relay (scripts/soaklib/relay.py) replays a synthetic capture, looped with fresh DIDs, at
 `--rate` events/s with `--burst-factor`x bursts of `--burst-seconds` every `--burst-every` s; a
@@ -40,13 +40,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:0] = [p for p in (str(_HERE), str(_HERE.parent)) if p not in sys.path]
-
-from soaklib import faults as faultlib  # noqa: E402
-from soaklib.audit import audit_db, build_audit_scorer, expected_state  # noqa: E402
-from soaklib.pace import Pace  # noqa: E402
-from soaklib.procs import (  # noqa: E402
+from scripts.soaklib import faults as faultlib
+from scripts.soaklib.audit import audit_db, build_audit_scorer, expected_state
+from scripts.soaklib.pace import Pace
+from scripts.soaklib.procs import (
     RelayProcess,
     SmallDisk,
     child_by_command,
@@ -54,9 +51,9 @@ from soaklib.procs import (  # noqa: E402
     db_state,
     rss_bytes,
 )
-from soaklib.stream import ServedStream  # noqa: E402
+from scripts.soaklib.stream import ServedStream
 
-LOADGEN = _HERE / "soaklib" / "loadgen.py"
+REPO = Path(__file__).resolve().parents[1]
 PUBLISHER = "did:plc:soakpublisher"
 LAG_OK_SECONDS = 5.0
 RECOVER_WITHIN_SECONDS = 30.0
@@ -126,7 +123,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 def ensure_capture(cfg: SoakConfig, say: Callable[[str], None]) -> Path:
     path = cfg.capture or Path(tempfile.gettempdir()) / f"gitfeed-bench-{cfg.capture_events}-{cfg.seed}.zst"
     if not path.is_file():
-        from capture_synth import write_synthetic_capture
+        from tests.support.capture_synth import write_synthetic_capture
 
         say(f"generating a {cfg.capture_events:,}-event synthetic capture at {path} (once; cached)")
         tmp = path.with_suffix(".partial")
@@ -375,7 +372,8 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             procs["loadgen"] = subprocess.Popen(
                 [
                     sys.executable,
-                    str(LOADGEN),
+                    "-m",
+                    "scripts.soaklib.loadgen",
                     "--base",
                     base,
                     "--rate",
@@ -387,6 +385,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                     "--pages",
                     str(cfg.pages),
                 ],
+                cwd=REPO,
                 stdout=subprocess.PIPE,
                 stderr=run_log,
                 text=True,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from framegen import commit_frame, like_op, post_op, post_uri
 
 from firehose.capture import CaptureError, CaptureWriter, iter_capture
+from tests.support.framegen import commit_frame, like_op, post_op, post_uri
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "relay-150" / "frames.bin.zst"
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
@@ -115,7 +115,7 @@ def test_writer_killed_mid_way_leaves_a_readable_prefix(tmp_path: Path) -> None:
         f"""
         import sys, time
         sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).resolve().parents[1])]!r}
-        from framegen import commit_frame, post_op
+        from tests.support.framegen import commit_frame, post_op
         from firehose.capture import CaptureWriter
         w = CaptureWriter({str(path)!r})
         i = 0

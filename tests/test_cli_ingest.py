@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import framegen as fg
 import pytest
 from click.testing import CliRunner
-from relayserver import RelayServer
-from test_ingest import story, write_capture
 
 from feedserver.cli import main
 from firehose.capture import iter_capture
+from tests.support import framegen as fg
+from tests.support.relayserver import RelayServer
+from tests.support.stories import story, write_capture
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
+from tests.support.capture_synth import write_synthetic_capture
 
-from capture_synth import write_synthetic_capture  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 N_EVENTS = 8000
 ENV = {"FEEDGEN_BATCH_MAX_EVENTS": "100", "FEEDGEN_BATCH_MAX_SECONDS": "0.05", "HF_HUB_OFFLINE": "1"}

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import libipld
 import pytest
-from framegen import (
+
+from firehose.capture import iter_capture
+from firehose.decode.relay import decode_frame
+from firehose.events import EngagementCreated, PostUpserted, SkippedFrame
+from tests.support.framegen import (
     LIKE,
     POST,
     Op,
@@ -28,10 +32,6 @@ from framegen import (
     strong_ref,
     subject_record,
 )
-
-from firehose.capture import iter_capture
-from firehose.decode.relay import decode_frame
-from firehose.events import EngagementCreated, PostUpserted, SkippedFrame
 
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
 SUBJECT = post_uri("did:plc:other", "3laaaaaaaaa22")

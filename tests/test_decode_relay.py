@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,20 @@ from atproto import CAR, models
 from atproto_crypto.verify import verify_signature
 from atproto_firehose import parse_subscribe_repos_message
 from atproto_subscription.frames import Frame
-from framegen import (
+
+from firehose.capture import iter_capture
+from firehose.decode.relay import StreamControl, car_blocks, decode_frame
+from firehose.events import (
+    AccountChanged,
+    EngagementCreated,
+    EngagementDeleted,
+    IdentityChanged,
+    PostDeleted,
+    PostUpserted,
+    Progress,
+    SkippedFrame,
+)
+from tests.support.framegen import (
     FOLLOW,
     LIKE,
     POST,
@@ -38,19 +50,6 @@ from framegen import (
     repost_op,
     sync_frame,
     update_op,
-)
-
-from firehose.capture import iter_capture
-from firehose.decode.relay import StreamControl, car_blocks, decode_frame
-from firehose.events import (
-    AccountChanged,
-    EngagementCreated,
-    EngagementDeleted,
-    IdentityChanged,
-    PostDeleted,
-    PostUpserted,
-    Progress,
-    SkippedFrame,
 )
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "relay-150"
@@ -299,8 +298,7 @@ def test_framegen_is_deterministic() -> None:
 
 def test_synthetic_capture_decodes_clean(tmp_path: Path) -> None:
     """The benchmark's generator: the mix it reports is what decoding finds, and nothing is skipped."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    from capture_synth import write_synthetic_capture
+    from tests.support.capture_synth import write_synthetic_capture
 
     counts = write_synthetic_capture(tmp_path / "synth.zst", 600, seed=7)
     events = [e for f in iter_capture(tmp_path / "synth.zst", strict=True) for e in decode_frame(f)]

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from fastapi.testclient import TestClient
-from seed import HOSTNAME, Post, feed_at, insert_posts, make_db, server_settings
 
 from feedserver.app import create_app
+from tests.support.seed import HOSTNAME, Post, feed_at, insert_posts, make_db, server_settings
 
 SERVICE_DID = f"did:web:{HOSTNAME}"
 LXM = "app.bsky.feed.getFeedSkeleton"

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 from click.testing import CliRunner
-from seed import Post, insert_posts, make_db, many_posts
 
 from feedserver.cli import COMMANDS, main
+from tests.support.seed import Post, insert_posts, make_db, many_posts
 
 
 @pytest.fixture

@@ -8,9 +8,19 @@ import pytest
 from atproto_client import models
 from atproto_client.models.utils import get_or_create
 from fastapi.testclient import TestClient
-from seed import HOSTNAME, PUBLISHER, Post, feed_at, insert_posts, make_db, many_posts, pin, server_settings
 
 from feedserver.app import create_app
+from tests.support.seed import (
+    HOSTNAME,
+    PUBLISHER,
+    Post,
+    feed_at,
+    insert_posts,
+    make_db,
+    many_posts,
+    pin,
+    server_settings,
+)
 
 SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
 

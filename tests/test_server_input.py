@@ -6,10 +6,10 @@ import base64
 
 import pytest
 from fastapi.testclient import TestClient
-from seed import PUBLISHER, feed_at, insert_posts, make_db, many_posts, server_settings
 
 from feedserver.app import create_app
 from feedserver.cursors import CursorCodec, CursorState
+from tests.support.seed import PUBLISHER, feed_at, insert_posts, make_db, many_posts, server_settings
 
 SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
 

@@ -7,10 +7,20 @@ import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from seed import Post, add_likes, ban, feed_at, insert_posts, make_db, many_posts, pin, server_settings
 
 from feedserver.app import create_app
 from feedserver.service import FeedService
+from tests.support.seed import (
+    Post,
+    add_likes,
+    ban,
+    feed_at,
+    insert_posts,
+    make_db,
+    many_posts,
+    pin,
+    server_settings,
+)
 
 SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from seed import Post, ban, feed_at, insert_posts, make_db, pin, server_settings, set_account
 
 from feedserver.app import create_app
 from feedserver.feeds import FEEDS
 from feedserver.ranking import RankWeights, score
+from tests.support.seed import Post, ban, feed_at, insert_posts, make_db, pin, server_settings, set_account
 
 SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
 

@@ -8,19 +8,13 @@ or failed request. Lag and latency targets are for the full soak (scripts/soak.p
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from capture_synth import write_synthetic_capture  # noqa: E402
-from soak import SoakConfig, print_summary, run_soak  # noqa: E402
-
-from firehose.settings import Settings  # noqa: E402
+from firehose.settings import Settings
+from scripts.soak import SoakConfig, print_summary, run_soak
+from tests.support.capture_synth import write_synthetic_capture
 
 # `gitfeed run` chooses the link scorer through FEEDGEN_SCORER once Settings has it; until then
 # ingest scores with the model, and so must the audit (at a rate the model keeps up with here).

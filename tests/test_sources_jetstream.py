@@ -7,11 +7,7 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
-import framegen as fg
 import pytest
-from jetstreamserver import JetstreamServer, account_message, commit_message, from_v1, identity_message
-from sourcetools import collect
-from test_sources_relay import fast_settings, seqs
 
 from firehose.capture import iter_capture
 from firehose.decode.jetstream import decode_message
@@ -31,6 +27,15 @@ from firehose.ingest import Ingest
 from firehose.scoring import LinkScorer
 from firehose.sources.jetstream import COLLECTIONS, JetstreamSource
 from firehose.store.schema import open_db
+from tests.support import framegen as fg
+from tests.support.jetstreamserver import (
+    JetstreamServer,
+    account_message,
+    commit_message,
+    from_v1,
+    identity_message,
+)
+from tests.support.sourcetools import collect, fast_settings, seqs
 
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
 

@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import framegen as fg
 import pytest
-from relayserver import RelayServer, big_post_frame
-from sourcetools import collect
 
 from firehose.decode.relay import decode_frame
 from firehose.events import (
@@ -20,23 +17,13 @@ from firehose.events import (
     PostUpserted,
     SkippedFrame,
 )
-from firehose.settings import Settings, load_settings
 from firehose.sources.backoff import Backoff
 from firehose.sources.relay import RelaySource, subscribe_url
+from tests.support import framegen as fg
+from tests.support.relayserver import RelayServer, big_post_frame
+from tests.support.sourcetools import MAX_FRAME, collect, fast_settings, seqs
 
 DID = "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
-MAX_FRAME = 64 * 1024
-
-
-def fast_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "receive_timeout_seconds": 0.5,
-        "backoff_initial_seconds": 0.01,
-        "backoff_max_seconds": 0.05,
-        "max_frame_bytes": MAX_FRAME,
-    }
-    values.update(overrides)
-    return load_settings(**values)
 
 
 def log_frames(first: int = 1, n: int = 8) -> list[bytes]:
@@ -57,15 +44,6 @@ def log_frames(first: int = 1, n: int = 8) -> list[bytes]:
     return frames
 
 
-def seqs(events: list[Event]) -> list[int]:
-    """The distinct cursors in arrival order (one frame can hold several events)."""
-    out: list[int] = []
-    for event in events:
-        if event.cursor is not None and (not out or out[-1] != event.cursor):
-            out.append(event.cursor)
-    return out
-
-
 def has_seq(last: int) -> Callable[[list[Event]], bool]:
     return lambda events: any(e.cursor == last for e in events)
 
@@ -84,7 +62,7 @@ def run_scenario(
 
 
 def fg_seq(frame: bytes) -> int | None:
-    from relayserver import frame_seq
+    from tests.support.relayserver import frame_seq
 
     return frame_seq(frame)
 

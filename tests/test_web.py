@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from seed import Post, feed_at, insert_posts, make_db, many_posts, server_settings
 
 from feedserver.app import create_app
 from feedserver.web.trending import Mention, RepoTrends
+from tests.support.seed import Post, feed_at, insert_posts, make_db, many_posts, server_settings
 
 TOKEN = "test-admin-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

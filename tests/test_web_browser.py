@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from seed import Post, feed_at, insert_posts, make_db, many_posts, server_settings
 
 from feedserver.app import create_app
+from tests.support.seed import Post, feed_at, insert_posts, make_db, many_posts, server_settings
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from soaklib.stream import ServedStream, loop_did
+from scripts.soaklib.stream import ServedStream, loop_did
 
 REMOVING_STATUSES = frozenset({"takendown", "deleted"})
 SCORE_BATCH = 256

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from soaklib.pace import Pace
-from soaklib.procs import RelayProcess, SmallDisk, child_by_command, db_bytes
+from scripts.soaklib.pace import Pace
+from scripts.soaklib.procs import RelayProcess, SmallDisk, child_by_command, db_bytes
 
 ORDER = ("drop", "malformed", "kill", "restart", "disk", "stall")
 EFFECT = {

@@ -1,6 +1,6 @@
 """A getFeedSkeleton load generator process: every feed, pages 1..5 following cursors, at a set rate.
 
-    python scripts/soaklib/loadgen.py --base http://127.0.0.1:3000 --rate 500 --duration 600
+    python -m scripts.soaklib.loadgen --base http://127.0.0.1:3000 --rate 500 --duration 600
 
 Open loop: a ticker issues `rate` request slots per second whatever the server does, and
 `--connections` keep-alive HTTP/1.1 connections take them; a slow server shows as latency and as

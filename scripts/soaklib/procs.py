@@ -19,9 +19,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from soaklib.pace import Pace
+from scripts.soaklib.pace import Pace
 
-RELAY_SCRIPT = Path(__file__).resolve().parent / "relay.py"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -86,13 +86,21 @@ class RelayProcess:
     def start(self, timeout: float = 300.0) -> RelayProcess:
         ready = self.workdir / f"relay-ready-{self.starts}.json"
         ready.unlink(missing_ok=True)
-        argv = [sys.executable, str(RELAY_SCRIPT), "--capture", str(self.capture), "--port", str(self.port)]
+        argv = [
+            sys.executable,
+            "-m",
+            "scripts.soaklib.relay",
+            "--capture",
+            str(self.capture),
+            "--port",
+            str(self.port),
+        ]
         argv += ["--ready-file", str(ready), *self.pace.args(), f"--rewind={self.rewind}"]
         if self.t0 is not None:
             argv.append(f"--t0={self.t0}")
         log = open(self.workdir / "relay.log", "ab")  # noqa: SIM115 - the child keeps it
         self.process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: pin(self.cpu)
+            argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: pin(self.cpu)
         )
         log.close()
         self.starts += 1

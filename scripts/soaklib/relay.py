@@ -1,6 +1,6 @@
 """A local relay process: serves subscribeRepos from a capture at a set pace, with fault controls.
 
-    python scripts/soaklib/relay.py --capture FILE --port 0 --ready-file F [pace flags] [--t0 EPOCH]
+    python -m scripts.soaklib.relay --capture FILE --port 0 --ready-file F [pace flags] [--t0 EPOCH]
 
 Seq s exists once the pace has produced it (`Pace.head(now - t0)`); a connection gets every seq
 after its `?cursor=` (no cursor: from seq 1, the start of this relay's window) as fast as it reads,
@@ -26,21 +26,17 @@ import random
 import signal
 import socket
 import struct
-import sys
 import time
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-_HERE = Path(__file__).resolve().parent
-sys.path[:0] = [p for p in (str(_HERE.parent), str(_HERE.parents[1])) if p not in sys.path]
+import libipld
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
 
-import libipld  # noqa: E402
-from websockets.asyncio.server import ServerConnection, serve  # noqa: E402
-from websockets.http11 import Request, Response  # noqa: E402
-
-from soaklib.pace import Pace  # noqa: E402
-from soaklib.stream import ServedStream  # noqa: E402
+from scripts.soaklib.pace import Pace
+from scripts.soaklib.stream import ServedStream
 
 PATH = "/xrpc/com.atproto.sync.subscribeRepos"
 SEND_CHUNK = 256  # frames sent before yielding to the loop (status requests, other connections)

@@ -12,17 +12,11 @@ Use: `write_synthetic_capture(path, n_events=50_000, seed=1)` -> counts per kind
 from __future__ import annotations
 
 import random
-import sys
 from collections import Counter
 from pathlib import Path
 
-_TESTS = Path(__file__).resolve().parents[1] / "tests"
-if str(_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TESTS))
-
-import framegen as fg  # noqa: E402
-
-from firehose.capture import CaptureWriter  # noqa: E402
+from firehose.capture import CaptureWriter
+from tests.support import framegen as fg
 
 __all__ = ["write_synthetic_capture", "synthetic_frames"]
 

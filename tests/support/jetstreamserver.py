@@ -42,7 +42,7 @@ def commit_message(
     operation: str = "create",
     cid: str | None = None,
 ) -> dict[str, Any]:
-    import framegen as fg
+    from tests.support import framegen as fg
 
     payload: dict[str, Any] = {
         "$type": f"{NSID}#commit",

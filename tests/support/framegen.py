@@ -10,7 +10,7 @@ Records are written JSON-shaped, as Jetstream shows them: links as {"$link": "ba
 
 Typical use::
 
-    from framegen import commit_frame, post_op, like_op, delete_op, account_frame, error_frame
+    from tests.support.framegen import commit_frame, post_op, like_op, delete_op, account_frame, error_frame
     frame = commit_frame(10, "did:plc:abc", [post_op("3kabc", "see https://github.com/a/b")])
     frame = commit_frame(11, "did:plc:abc", [like_op("3kabd", "at://did:plc:x/app.bsky.feed.post/3k1")])
     frame = commit_frame(12, "did:plc:abc", [delete_op(POST, "3kabc")])

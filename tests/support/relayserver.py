@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-import framegen as fg
 import libipld
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+
+from tests.support import framegen as fg
 
 PATH = "/xrpc/com.atproto.sync.subscribeRepos"
 
