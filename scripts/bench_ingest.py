@@ -143,9 +143,9 @@ def run_full_benchmark(
     if relay_cpu is None and (os.cpu_count() or 1) > 1:
         relay_cpu = 1 if cpu == 0 else 0
     relay = RelayProcess(capture, Pace(rate=0, limit=frames), workdir, cpu=relay_cpu).start()
-    command = [sys.executable, "-m", "feedserver.cli", "ingest", "--source", "relay"]
+    command = [sys.executable, "-m", "gitfeed.cli", "ingest", "--source", "relay"]
     if profile is not None and profile.suffix == ".prof":  # cProfile: the main thread only
-        command[1:3] = ["-m", "cProfile", "-o", str(profile), "-m", "feedserver.cli"]
+        command[1:3] = ["-m", "cProfile", "-o", str(profile), "-m", "gitfeed.cli"]
     elif profile is not None:  # py-spy, every thread: .txt = collapsed stacks, .svg = flame graph
         fmt = "raw" if profile.suffix == ".txt" else "flamegraph"
         command = ["py-spy", "record", "-r", "250", "-f", fmt, "-o", str(profile), "--", *command]

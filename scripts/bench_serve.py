@@ -87,7 +87,7 @@ def start_server(db: Path, port: int, core: int | None, log_requests: bool) -> s
     command = [
         sys.executable,
         "-m",
-        "feedserver.cli",
+        "gitfeed.cli",
         "serve",
         "--db",
         str(db),

@@ -345,7 +345,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             [
                 sys.executable,
                 "-m",
-                "feedserver.cli",
+                "gitfeed.cli",
                 "run",
                 "--source",
                 "relay",

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from feedserver.cli import main
 from firehose.classify import ModelNotFoundError
 from firehose.classify.embedder import Embedder, resolve_model
+from gitfeed.cli import main
 
 pytestmark = pytest.mark.slow
 CLI_ENV = {"HF_HUB_OFFLINE": "1", "FEEDGEN_DEVICE": "cpu", "FEEDGEN_EMBED_THREADS": "2"}

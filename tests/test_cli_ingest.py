@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from feedserver.cli import main
 from firehose.capture import iter_capture
+from gitfeed.cli import main
 from tests.support import framegen as fg
 from tests.support.relayserver import RelayServer
 from tests.support.stories import story, write_capture

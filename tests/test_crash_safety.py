@@ -23,7 +23,7 @@ ENV = {"FEEDGEN_BATCH_MAX_EVENTS": "100", "FEEDGEN_BATCH_MAX_SECONDS": "0.05", "
 
 
 def start(capture: Path, db: Path) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "feedserver.cli", "ingest", "--source", f"capture:{capture}"]
+    argv = [sys.executable, "-m", "gitfeed.cli", "ingest", "--source", f"capture:{capture}"]
     argv += ["--db", str(db), "--scorer", "link", "--quiet"]
     return subprocess.Popen(
         argv, cwd=REPO, env={**os.environ, **ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from feedserver import publish as pub
-from feedserver.cli import main
 from feedserver.feeds import FEEDS
 from firehose.settings import load_settings
+from gitfeed.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32

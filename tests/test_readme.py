@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from feedserver.cli import COMMANDS
 from firehose.settings import Settings
+from gitfeed.cli import COMMANDS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from feedserver.cli import COMMANDS, main
+from gitfeed.cli import COMMANDS, main
 from tests.support.seed import Post, insert_posts, make_db, many_posts
 
 
@@ -116,7 +116,7 @@ def test_serve_creates_a_missing_database_so_it_can_start_before_ingest(tmp_path
     import httpx
 
     db, port = tmp_path / "new.db", _free_port()
-    command = [sys.executable, "-m", "feedserver.cli", "serve", "--db", str(db), "--port", str(port)]
+    command = [sys.executable, "-m", "gitfeed.cli", "serve", "--db", str(db), "--port", str(port)]
     server = subprocess.Popen(command, env={**os.environ, "FEEDGEN_LISTENHOST": "127.0.0.1"})
     try:
         deadline = time.monotonic() + 30

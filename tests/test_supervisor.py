@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from feedserver.supervisor import Child, Supervisor
+from gitfeed.supervisor import Child, Supervisor
 
 
 def python(code: str) -> list[str]:

@@ -221,7 +221,7 @@ def test_ban_via_admin_removes_post_from_index(client: TestClient, seeded: Path)
 
 
 def test_admin_ban_writes_the_same_row_as_the_cli(client: TestClient, seeded: Path) -> None:
-    from feedserver.cli.moderate import ban
+    from gitfeed.cli.moderate import ban
 
     result = CliRunner().invoke(ban, ["author", HANDLED.author, "--reason", "spam", "--db", str(seeded)])
     assert result.exit_code == 0, result.output

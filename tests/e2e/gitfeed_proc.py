@@ -96,7 +96,7 @@ def session_members(sid: int) -> set[int]:
 
 
 class GitfeedProcess:
-    """One `python -m feedserver.cli ARGS...` (the `gitfeed` command) with its log in a file."""
+    """One `python -m gitfeed.cli ARGS...` (the `gitfeed` command) with its log in a file."""
 
     def __init__(self, args: Sequence[str], settings: Mapping[str, str], workdir: Path, name: str) -> None:
         self.args = list(args)
@@ -110,7 +110,7 @@ class GitfeedProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "feedserver.cli", *self.args],
+                [sys.executable, "-m", "gitfeed.cli", *self.args],
                 cwd=self.workdir,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -229,7 +229,7 @@ def gitfeed_command(
     """A one-shot `gitfeed ARGS...` (publish, stats) as an operator types it; output captured."""
     workdir.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-m", "feedserver.cli", *args],
+        [sys.executable, "-m", "gitfeed.cli", *args],
         cwd=workdir,
         env=gitfeed_env(settings),
         capture_output=True,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from feedserver.cli import main
 from feedserver.feeds import FEEDS
+from gitfeed.cli import main
 
 from .network import Account, LocalNetwork
 

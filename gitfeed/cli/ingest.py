@@ -7,65 +7,23 @@ Thin edges (STYLE 1): each command builds settings, a source and the database, r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import signal
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from gitfeed.cli import common
+from gitfeed.cli.common import DB_OPTION
 
 if TYPE_CHECKING:
     from firehose.scoring import PostScorer
     from firehose.settings import Settings
 
-T = TypeVar("T")
-DB_OPTION = click.option("--db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
 SCORERS = ("link", "model")
 STATUS_EVERY_SECONDS = 10.0
-
-
-def _settings(**overrides: object) -> Settings:
-    from pydantic import ValidationError
-
-    from firehose.settings import load_settings
-
-    try:
-        return load_settings(**overrides)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise click.ClickException(f"invalid setting {where}: {first['msg']}") from error
-
-
-def _logging(quiet: bool) -> None:
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-
-
-def _run(main: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on uvloop when installed; SIGINT/SIGTERM cancel it (the coroutine cleans up)."""
-    try:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main)
-
-
-def _on_signals(callback: Any) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # not possible off the main thread (e.g. CliRunner in a thread): then the default handlers stay
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, callback)
 
 
 def build_scorer(choice: str, settings: Settings) -> PostScorer:
@@ -80,15 +38,6 @@ def build_scorer(choice: str, settings: Settings) -> PostScorer:
         return build_model_scorer(settings)
     except Exception as error:  # ModelNotFoundError, HeadsError: messages written for one CLI line
         raise click.ClickException(f"cannot load the classifier ({error}); use --scorer link") from error
-
-
-def _open_db(path: Path, *, create: bool):  # noqa: ANN202 - sqlite_utils.Database
-    from firehose.store.schema import DatabaseError, open_db
-
-    try:
-        return open_db(path, create=create)
-    except DatabaseError as error:
-        raise click.ClickException(str(error)) from error
 
 
 @click.command()
@@ -129,8 +78,8 @@ def ingest(
     from firehose.ingest import Ingest
     from firehose.sources import SourceError, build_source
 
-    settings = _settings(sqlite_location=db)
-    _logging(quiet)
+    settings = common.settings(sqlite_location=db)
+    common.setup_logging(quiet)
     try:
         source = build_source(source_spec or settings.source, settings, endpoint=endpoint, pace=pace)
     except SourceError as error:
@@ -140,11 +89,11 @@ def ingest(
     logging.getLogger("gitfeed.ingest").info(
         "classifier: %s", embedder.describe() if embedder is not None else "GitHub links only (link scorer)"
     )
-    database = _open_db(settings.sqlite_location, create=True)
+    database = common.open_store(settings.sqlite_location, create=True)
     runner = Ingest(source, database, settings, post_scorer)
 
     async def main() -> None:
-        _on_signals(runner.stop)
+        common.on_signals(runner.stop)
         if source.kind == "capture" and not quiet:
             await _with_progress(runner)
         else:
@@ -156,7 +105,7 @@ def ingest(
                     status.cancel()
 
     try:
-        _run(main())
+        common.run_async(main())
     except SourceError as error:
         raise click.ClickException(str(error)) from error
     finally:
@@ -251,8 +200,8 @@ def capture(
 
     if limit is None and duration is None:
         raise click.UsageError("give --limit N or --duration S (or both)")
-    settings = _settings()
-    _logging(quiet)
+    settings = common.settings()
+    common.setup_logging(quiet)
     try:
         source = build_source(source_spec, settings, endpoint=endpoint)
     except SourceError as error:
@@ -261,7 +210,7 @@ def capture(
 
     async def record(writer: CaptureWriter) -> None:
         task = asyncio.current_task()
-        _on_signals(task.cancel)  # type: ignore[union-attr]
+        common.on_signals(task.cancel)  # type: ignore[union-attr]
         frames = source.raw_frames()  # type: ignore[attr-defined]
         try:
             async with asyncio.timeout(duration):
@@ -276,7 +225,7 @@ def capture(
 
     try:
         with CaptureWriter(out) as writer:
-            _run(record(writer))
+            common.run_async(record(writer))
     except OSError as error:
         raise click.ClickException(f"cannot write {out}: {error}") from error
     except SourceError as error:
@@ -329,8 +278,8 @@ def stats(as_json: bool, db: Path | None) -> None:
 
     Example: gitfeed stats --json --db gitfeed.db
     """
-    settings = _settings(sqlite_location=db)
-    database = _open_db(settings.sqlite_location, create=False)
+    settings = common.settings(sqlite_location=db)
+    database = common.open_store(settings.sqlite_location, create=False)
     try:
         data = collect_stats(database, settings, Path(settings.sqlite_location))
     finally:

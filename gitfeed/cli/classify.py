@@ -13,13 +13,8 @@ from typing import Any
 
 import click
 
-DB_OPTION = click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
-
-
-def _settings(**overrides: object):  # noqa: ANN202 - Settings
-    from firehose.settings import load_settings
-
-    return load_settings(**overrides)
+from gitfeed.cli import common
+from gitfeed.cli.common import DB_OPTION
 
 
 def _scorer(settings):  # noqa: ANN001, ANN202 - EmbeddingScorer
@@ -79,7 +74,7 @@ def train(data_dir: Path | None, out_dir: Path | None, no_prefilter: bool) -> No
 
     data_dir = data_dir or DATA_DIR
     out_path = (out_dir / "heads.npz") if out_dir else DEFAULT_HEADS_PATH
-    settings = _settings()
+    settings = common.settings()
     try:
         total = len(load_jsonl(data_dir / "train.jsonl"))
         embedder = Embedder(
@@ -109,7 +104,7 @@ def classify(text: str, as_json: bool) -> None:
     """
     from firehose.classify import kept_topics
 
-    settings = _settings()
+    settings = common.settings()
     scorer = _scorer(settings)
     record = _post_record(text)
     explanation = scorer.explain(record)
@@ -149,7 +144,7 @@ def eval_command(file: Path, as_json: bool, show: int) -> None:
     """
     from firehose.classify.evaluate import EvalDataError, evaluate, load_jsonl
 
-    settings = _settings()
+    settings = common.settings()
     try:
         posts = load_jsonl(file)
     except EvalDataError as error:
@@ -212,13 +207,7 @@ def explain(uri: str, db: Path | None, rescore: bool) -> None:
 
     Example: gitfeed explain at://did:plc:abc/app.bsky.feed.post/3k2a --db gitfeed.db
     """
-    from firehose.store.schema import DatabaseError, open_db
-
-    settings = _settings()
-    try:
-        database = open_db(db or settings.sqlite_location, create=False)
-    except DatabaseError as error:
-        raise click.ClickException(str(error)) from error
+    settings, database = common.store(db)
     cursor = database.conn.execute("SELECT * FROM posts WHERE uri = ?", (uri,))
     row = cursor.fetchone()
     if row is None:

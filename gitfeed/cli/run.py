@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
 import click
 
-from feedserver.supervisor import Child, Supervisor
-from firehose.settings import load_settings
+from gitfeed.cli import common
+from gitfeed.supervisor import Child, Supervisor
 
 OVERRIDES = {
     "source": "FEEDGEN_SOURCE",
@@ -34,10 +33,10 @@ def run(**options: object) -> None:
 
     Example: gitfeed run --db feeds.db --port 3000
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    common.setup_logging()
     env = dict(os.environ)
     env.update({OVERRIDES[name]: str(value) for name, value in options.items() if value is not None})
-    settings = load_settings(**{"sqlite_location": options["db"], "port": options["port"]})
+    settings = common.settings(**{"sqlite_location": options["db"], "port": options["port"]})
     source = options["source"] or settings.source
     if source == "jetstream" and options["endpoint"]:
         env["FEEDGEN_JETSTREAM_ENDPOINT"] = env.pop("FEEDGEN_SUBSCRIPTION_ENDPOINT")
@@ -54,7 +53,7 @@ def run(**options: object) -> None:
 
     click.echo(f"gitfeed: feeds {', '.join(FEEDS)} of {settings.publisher_did}")
     click.echo(f"gitfeed: serving at http://{host}:{settings.port} (web page at /, feeds under /xrpc)")
-    base = [sys.executable, "-m", "feedserver.cli"]
+    base = [sys.executable, "-m", "gitfeed.cli"]
     supervisor = Supervisor(
         [Child("serve", [*base, "serve"], restart=True), Child("ingest", [*base, "ingest"], restart=True)],
         env=env,

@@ -9,18 +9,7 @@ from pathlib import Path
 import click
 import orjson
 
-from firehose.settings import load_settings
-
-
-def _settings(**overrides: object):  # noqa: ANN202 - Settings, imported lazily with it
-    from pydantic import ValidationError
-
-    try:
-        return load_settings(**overrides)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise click.ClickException(f"invalid setting {where}: {first['msg']}") from error
+from gitfeed.cli import common
 
 
 @click.command()
@@ -38,15 +27,15 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
     import uvicorn
 
     from feedserver.app import create_app
-    from firehose.store.schema import DatabaseError, open_db
+    from firehose.store.schema import DatabaseError
 
-    settings = _settings(port=port, listenhost=host, sqlite_location=db)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = common.settings(port=port, listenhost=host, sqlite_location=db)
+    common.setup_logging()
     if not log_requests:
         logging.getLogger("feedserver.request").setLevel(logging.WARNING)
+    # A server started before ingest (gitfeed run on a new machine) serves empty feeds, not an error.
+    common.open_store(settings.sqlite_location, create=True).conn.close()
     try:
-        # A server started before ingest (gitfeed run on a new machine) serves empty feeds, not an error.
-        open_db(settings.sqlite_location).conn.close()
         app = create_app(settings)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
@@ -79,7 +68,7 @@ def feed(name: str, limit: int, as_json: bool, viewer: str | None, db: Path | No
 
     if name not in FEEDS:
         raise click.ClickException(f"unknown feed {name!r} (feeds: {', '.join(sorted(FEEDS))})")
-    settings = _settings(sqlite_location=db)
+    settings = common.settings(sqlite_location=db)
     try:
         service = FeedService(settings)
     except DatabaseError as error:
@@ -167,7 +156,7 @@ def did_doc(hostname: str | None) -> None:
     """
     from feedserver.app import did_document
 
-    settings = _settings(hostname=hostname)
+    settings = common.settings(hostname=hostname)
     doc = did_document(settings)
     if doc is None:
         raise click.ClickException(

@@ -13,23 +13,16 @@ from pathlib import Path
 import click
 import orjson
 
-DB_OPTION = click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
+from gitfeed.cli import common
+from gitfeed.cli.common import DB_OPTION
+
 KIND = click.Choice(["author", "post"])
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_POST_URI = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]+/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]+$")
-_DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
 
 
 def _open(db: Path | None):  # noqa: ANN202 - sqlite_utils.Database
-    from firehose.settings import load_settings
-    from firehose.store.schema import DatabaseError, open_db
-
-    path = db or load_settings().sqlite_location
-    try:
-        return open_db(path, create=False)
-    except DatabaseError as error:
-        raise click.ClickException(str(error)) from error
+    return common.store(db)[1]
 
 
 def parse_duration(text: str) -> float:

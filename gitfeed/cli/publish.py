@@ -6,20 +6,14 @@ import json
 from pathlib import Path
 
 import click
-from pydantic import ValidationError
 
 from feedserver import publish as pub
-from firehose.settings import Settings, load_settings
+from firehose.settings import Settings
+from gitfeed.cli import common
 
 
 def _settings(pds: str | None) -> Settings:
-    try:
-        return load_settings(pds_url=pds)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise click.ClickException(
-            f"bad setting {'.'.join(map(str, first['loc']))}: {first['msg']}"
-        ) from None
+    return common.settings(pds_url=pds)
 
 
 def _credentials(settings: Settings, handle: str | None) -> tuple[str, str]:
