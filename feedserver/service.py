@@ -41,7 +41,8 @@ from feedserver.ranking import (
     position_after,
 )
 from firehose.settings import Settings
-from firehose.store.schema import TOPICS, open_db
+from firehose.store import status
+from firehose.store.schema import open_db
 
 log = logging.getLogger("feedserver.service")
 
@@ -369,31 +370,22 @@ class FeedService:
         """Database reachable, and each ingest source's cursor with its lag."""
         now = self.clock()
         try:
-            self._read.execute("SELECT 1").fetchone()
-            rows = self._read.execute(
-                "SELECT service, cursor, updated_ts FROM sub_state ORDER BY service"
-            ).fetchall()
+            sources = status.sources(self._read, now)
         except sqlite3.Error as error:
             return {"ok": False, "db": False, "error": str(error)}
-        ingest = [{"service": s, "cursor": c, "lag_seconds": round(max(0.0, now - u), 3)} for s, c, u in rows]
+        ingest = [source.summary() for source in sources]
         return {"ok": True, "db": True, "ingest": ingest, "feeds": sorted(FEEDS)}
 
     def store_gauges(self) -> tuple[dict[str, float], dict[str, int]]:
         """Ingest lag per source and posts per topic (counts cached for a minute; runs SQL)."""
         now = self.clock()
         with self._build_lock:
-            rows = self._build_conn.execute("SELECT service, updated_ts FROM sub_state").fetchall()
+            sources = status.sources(self._build_conn, now)
             counted_at, counts = self._topic_counts
             if now - counted_at >= TOPIC_COUNT_SECONDS:
-                counts = {
-                    topic: self._build_conn.execute(
-                        f"SELECT count(*) FROM posts WHERE score_{topic} >= ?",  # topic from TOPICS only
-                        (getattr(self.weights, f"threshold_{topic}"),),
-                    ).fetchone()[0]
-                    for topic in TOPICS
-                }
+                counts = status.posts_by_topic(self._build_conn, self.settings.thresholds)
                 self._topic_counts = (now, counts)
-        return {s: max(0.0, now - u) for s, u in rows}, counts
+        return {s.service: s.lag_seconds for s in sources}, counts
 
 
 def validate_interactions(body: object) -> list[InteractionInput]:

@@ -12,8 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from firehose.detect import github_links
 from firehose.store.rows import KeptPost
-
-TOPICS: tuple[str, ...] = ("github", "ml")
+from firehose.topics import TOPICS
 
 
 @runtime_checkable

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from firehose.topics import TOPICS
+
 AuthMode = Literal["off", "optional", "required"]
 SourceKind = Literal["relay", "jetstream"]
 
@@ -93,7 +95,7 @@ class Settings(BaseSettings):
     @property
     def thresholds(self) -> dict[str, float]:
         """Per-topic keep thresholds."""
-        return {"github": self.threshold_github, "ml": self.threshold_ml}
+        return {topic: getattr(self, f"threshold_{topic}") for topic in TOPICS}
 
 
 def load_settings(**overrides: object) -> Settings:

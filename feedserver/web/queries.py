@@ -24,6 +24,7 @@ from feedserver.feeds import FeedDefinition
 from feedserver.service import FeedService
 from feedserver.web.trending import Aggregates, Mention, TrendingRepo
 from firehose.settings import Settings
+from firehose.store import status
 from firehose.store.schema import open_db
 
 log = logging.getLogger("gitfeed.web")
@@ -176,8 +177,7 @@ class PageData:
         self._ready.set()
 
     def sample_counters(self) -> None:
-        rows = self.conn().execute("SELECT name, value FROM counters").fetchall()
-        self.samples.append(CounterSample(time.time(), {name: int(value) for name, value in rows}))
+        self.samples.append(CounterSample(time.time(), status.counters(self.conn())))
 
     # --- reads for the pages ---------------------------------------------------------------------
 

@@ -20,9 +20,9 @@ from firehose.classify.embedder import Embedder
 from firehose.classify.evaluate import LabeledPost, load_jsonl
 from firehose.classify.features import embed_text, hashed_ngrams, link_matrix
 from firehose.classify.heads import Heads, LinearHead
+from firehose.topics import TOPICS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-TOPICS = ("github", "ml")
 HEAD_C = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 HEAD_C_TOLERANCE = 0.005
 PREFILTER_DIM = 1 << 18

@@ -11,8 +11,6 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils import Migrations
 
-TOPICS: tuple[str, ...] = ("github", "ml")
-
 migrations = Migrations("gitfeed")
 
 

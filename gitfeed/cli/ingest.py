@@ -234,37 +234,25 @@ def capture(
 
 
 def collect_stats(database: Any, settings: Settings, path: Path) -> dict[str, Any]:
-    """Everything `gitfeed stats` prints, as one JSON-ready dict."""
-    from firehose.store.schema import TOPICS
+    """Everything `gitfeed stats` prints, as one JSON-ready dict (the store's ingest status)."""
+    from firehose.store import status
+    from firehose.topics import TOPICS
 
-    now = time.time()
-    sources = [
-        {"service": service, "cursor": cursor, "lag_seconds": round(max(0.0, now - updated), 3)}
-        for service, cursor, updated in database.execute(
-            "SELECT service, cursor, updated_ts FROM sub_state ORDER BY updated_ts DESC"
-        )
-    ]
-    counters = dict(database.execute("SELECT name, value FROM counters").fetchall())
-    posts = database.execute("SELECT count(*) FROM posts").fetchone()[0]
-    thresholds = settings.thresholds
-    by_topic = {
-        topic: database.execute(
-            f"SELECT count(*) FROM posts WHERE score_{topic} >= ?", [thresholds.get(topic, 1.0)]
-        ).fetchone()[0]
-        for topic in TOPICS
-    }
+    conn = database.conn
+    sources = sorted(status.sources(conn, time.time()), key=lambda s: s.updated_ts, reverse=True)
+    counters = status.counters(conn)
     size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
     return {
-        "cursor": sources[0]["cursor"] if sources else None,
-        "posts": posts,
+        "cursor": sources[0].cursor if sources else None,
+        "posts": status.posts_stored(conn),
         "events_seen": counters.get("events_seen", 0),
         "frames_skipped": counters.get("frames_skipped", 0),
         "posts_seen": counters.get("posts_seen", 0),
         "posts_kept": counters.get("posts_kept", 0),
-        "posts_by_topic": by_topic,
+        "posts_by_topic": status.posts_by_topic(conn, settings.thresholds),
         "kept_by_topic": {topic: counters.get(f"kept_{topic}", 0) for topic in TOPICS},
-        "lag_seconds": sources[0]["lag_seconds"] if sources else None,
-        "sources": sources,
+        "lag_seconds": round(sources[0].lag_seconds, 3) if sources else None,
+        "sources": [source.summary() for source in sources],
         "db_bytes": size,
         "db_path": str(path),
     }

@@ -1,0 +1,63 @@
+"""Ingest status, read from the store: each source's cursor and lag, the counters, posts per topic.
+
+The one reader behind `/xrpc/_health`, the Prometheus gauges, `gitfeed stats` and the operator page:
+each asks these functions and formats the answer its own way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from firehose.topics import TOPICS
+
+JETSTREAM_CURSOR_MIN = 10**15  # Jetstream cursors are unix microseconds; relay cursors are sequence numbers
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One ingest source as of `now`: where it stands and how long since it last committed."""
+
+    service: str
+    cursor: int
+    updated_ts: float
+    lag_seconds: float  # seconds since ingest last committed a batch from this source
+    event_lag: float | None  # seconds behind the network, where the cursor is a time (Jetstream)
+
+    def summary(self) -> dict[str, object]:
+        """What health and `gitfeed stats` show of a source."""
+        return {"service": self.service, "cursor": self.cursor, "lag_seconds": round(self.lag_seconds, 3)}
+
+
+def sources(conn: sqlite3.Connection, now: float) -> list[SourceStatus]:
+    """Every source's saved cursor, by service name."""
+    out = []
+    for service, cursor, updated_ts in conn.execute(
+        "SELECT service, cursor, updated_ts FROM sub_state ORDER BY service"
+    ):
+        event_lag = max(0.0, now - cursor / 1e6) if cursor >= JETSTREAM_CURSOR_MIN else None
+        out.append(SourceStatus(service, int(cursor), updated_ts, max(0.0, now - updated_ts), event_lag))
+    return out
+
+
+def counters(conn: sqlite3.Connection) -> dict[str, int]:
+    """Ingest's counters (events_seen, frames_skipped, posts_seen, posts_kept, kept_<topic>)."""
+    return {name: int(value) for name, value in conn.execute("SELECT name, value FROM counters")}
+
+
+def posts_stored(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
+
+
+def posts_by_topic(conn: sqlite3.Connection, thresholds: Mapping[str, float]) -> dict[str, int]:
+    """Stored posts whose score reaches each topic's threshold (a topic without one counts none)."""
+    return {
+        topic: int(
+            conn.execute(
+                f"SELECT count(*) FROM posts WHERE score_{topic} >= ?",  # topic from TOPICS only
+                (thresholds.get(topic, 1.0),),
+            ).fetchone()[0]
+        )
+        for topic in TOPICS
+    }
