@@ -23,10 +23,11 @@ from fastapi.responses import Response
 
 from feedserver.auth import AuthError, ServiceAuth
 from feedserver.cursors import InvalidCursorError
+from feedserver.feedback import validate_interactions
 from feedserver.feeds import FEEDS, InvalidFeedUriError, UnknownFeedError, feed_uri, parse_feed_uri
 from feedserver.metrics import Metrics
 from feedserver.requestlog import RequestLog
-from feedserver.service import FeedService, validate_interactions
+from feedserver.service import FeedService
 from feedserver.web import web_router
 from firehose.settings import Settings
 

@@ -6,6 +6,7 @@ settings (thresholds), bound by name. Ranking (engagement x time decay) is share
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,6 +76,21 @@ FEEDS: dict[str, FeedDefinition] = {
         newest_first=True,
     ),
 }
+
+
+def feed_params(thresholds: dict[str, float]) -> dict[str, float]:
+    """The named parameters of the feeds' queries, from `Settings.thresholds`."""
+    return {f"threshold_{topic}": value for topic, value in thresholds.items()}
+
+
+def feeds_selecting(conn: sqlite3.Connection, thresholds: dict[str, float], uri: str) -> list[str]:
+    """The feeds whose query selects the stored post `uri` (before moderation and the time horizon)."""
+    params = {"uri": uri, **feed_params(thresholds)}
+    return [
+        name
+        for name, feed in FEEDS.items()
+        if conn.execute(f"SELECT 1 FROM posts WHERE uri = :uri AND ({feed.where})", params).fetchone()
+    ]
 
 
 class UnknownFeedError(Exception):

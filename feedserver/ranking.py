@@ -5,8 +5,9 @@ named by their cursor, so inserts and moving like counts never shift a page boun
 (bans, pins) and viewer feedback are applied when a page is cut, so they take effect on the next
 request without rebuilding anything.
 
-Pure parts (`score`, `order`, `personalize`, `cut_page`) take arrays and sets; `build_snapshot` and
-the `load_*` functions are the only ones that read SQL.
+Pure parts (`score`, `order`, `personalize`, `position_after`, `cut_page`) take arrays and sets;
+`build_snapshot` is the only one that reads SQL. What is hidden and pinned is `feedserver.moderation`'s;
+what a viewer asked for is `feedserver.feedback`'s.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import math
 import secrets
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,15 +23,9 @@ import numpy as np
 import orjson
 
 from feedserver.feeds import FeedDefinition
+from feedserver.moderation import PIN_REASON, Moderation, visible_sql
 from firehose.settings import Settings
 
-PIN_REASON = {"$type": "app.bsky.feed.defs#skeletonReasonPin"}
-MAX_PINS = 5
-LESS_FACTOR = 0.25  # per requestLess on one of the author's posts
-MORE_FACTOR = 2.0  # per requestMore
-MAX_FEEDBACK_STEPS = 3
-REQUEST_LESS = "app.bsky.feed.defs#requestLess"
-REQUEST_MORE = "app.bsky.feed.defs#requestMore"
 DECAY_HORIZON_HALF_LIVES = 10  # older than this contributes < 1/1000 of a fresh post
 CANDIDATES_PER_SLOT = 4  # candidates fetched per feed position kept
 SCORE_EPSILON = 1e-9
@@ -49,6 +43,11 @@ class RankWeights:
     threshold_github: float = 0.5
     threshold_ml: float = 0.5
     retention_seconds: float = 7 * 86400.0
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The feed queries' parameters: `threshold_<topic>` -> value."""
+        return {"threshold_github": self.threshold_github, "threshold_ml": self.threshold_ml}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RankWeights:
@@ -151,21 +150,13 @@ def build_snapshot(
     if definition.newest_first:
         horizon = weights.retention_seconds
     cap = weights.max_posts if definition.newest_first else weights.max_posts * CANDIDATES_PER_SLOT
-    replies = "" if weights.include_replies else "AND reply_parent IS NULL"
     sql = f"""
         SELECT {_COLUMNS} FROM posts
         WHERE created_ts >= :since AND id <= :max_id
-          AND {definition.where} {replies}
-          AND author NOT IN (SELECT did FROM accounts WHERE active = 0)
+          AND {definition.where} AND {visible_sql(weights.include_replies)}
         ORDER BY created_ts DESC LIMIT :cap
     """
-    params = {
-        "since": now - horizon,
-        "max_id": max_id,
-        "cap": cap,
-        "threshold_github": weights.threshold_github,
-        "threshold_ml": weights.threshold_ml,
-    }
+    params = {"since": now - horizon, "max_id": max_id, "cap": cap, **weights.thresholds}
     rows = conn.execute(sql, params).fetchall()
     count = len(rows)
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
@@ -192,101 +183,6 @@ def build_snapshot(
         likes=columns["like_count"][keep].astype(np.int64),
         reposts=columns["repost_count"][keep].astype(np.int64),
     )
-
-
-# --- moderation --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Moderation:
-    """Bans and pins as of `version` (server_state.moderation_version)."""
-
-    version: int = -1
-    banned_authors: frozenset[str] = frozenset()
-    banned_posts: frozenset[str] = frozenset()
-    pins: tuple[tuple[str, str], ...] = ()  # (uri, feed or '*'), newest pin first
-
-    def allows(self, uri: str, author: str) -> bool:
-        return author not in self.banned_authors and uri not in self.banned_posts
-
-    def pins_for(self, feed: str) -> list[str]:
-        """Pinned URIs shown on the first page of `feed`, banned ones left out."""
-        shown: list[str] = []
-        for uri, pin_feed in self.pins:
-            if pin_feed in ("*", feed) and uri not in shown and self.allows(uri, author_of(uri)):
-                shown.append(uri)
-        return shown[:MAX_PINS]
-
-
-def moderation_version(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT value FROM server_state WHERE name = 'moderation_version'").fetchone()
-    return int(row[0]) if row else 0
-
-
-def load_moderation(conn: sqlite3.Connection) -> Moderation:
-    version = moderation_version(conn)
-    bans = conn.execute("SELECT kind, value FROM bans").fetchall()
-    pins = conn.execute("SELECT uri, feed FROM pins ORDER BY created_ts DESC, uri").fetchall()
-    return Moderation(
-        version=version,
-        banned_authors=frozenset(v for k, v in bans if k == "author"),
-        banned_posts=frozenset(v for k, v in bans if k == "post"),
-        pins=tuple((u, f) for u, f in pins),
-    )
-
-
-def author_of(uri: str) -> str:
-    """The repo DID of an at-uri (`at://DID/collection/rkey`), or '' if it is not one."""
-    if not uri.startswith("at://"):
-        return ""
-    return uri[5:].split("/", 1)[0]
-
-
-# --- viewer feedback ---------------------------------------------------------------------------
-
-
-@dataclass
-class ViewerFeedback:
-    """One viewer's requestLess / requestMore events, each with its interactions.id."""
-
-    events: list[tuple[int, str, str, str]] = field(default_factory=list)  # (id, event, author, item)
-
-    def version(self) -> int:
-        return self.events[-1][0] if self.events else 0
-
-    def as_of(self, version: int) -> tuple[dict[str, float], frozenset[str]]:
-        """Per-author factors and hidden items from the events up to `version` (what a cursor saw)."""
-        less: Counter[str] = Counter()
-        more: Counter[str] = Counter()
-        hidden: set[str] = set()
-        for event_id, event, author, item in self.events:
-            if event_id > version:
-                break
-            if event == REQUEST_LESS:
-                less[author] += 1
-                hidden.add(item)
-            elif event == REQUEST_MORE:
-                more[author] += 1
-        factors = {}
-        for author in less.keys() | more.keys():
-            steps = min(more[author], MAX_FEEDBACK_STEPS) - min(less[author], MAX_FEEDBACK_STEPS)
-            factors[author] = MORE_FACTOR**steps if steps > 0 else LESS_FACTOR ** (-steps)
-        return factors, frozenset(hidden)
-
-
-def load_feedback(conn: sqlite3.Connection, after_id: int, into: dict[str, ViewerFeedback]) -> int:
-    """Add requestLess/requestMore rows with id > after_id to `into`; return the new high-water id."""
-    rows = conn.execute(
-        "SELECT id, viewer, event, coalesce(author, ''), item FROM interactions"
-        " WHERE id > ? AND event IN (?, ?) ORDER BY id",
-        (after_id, REQUEST_LESS, REQUEST_MORE),
-    ).fetchall()
-    for event_id, viewer, event, author, item in rows:
-        into.setdefault(viewer, ViewerFeedback()).events.append(
-            (event_id, event, author or author_of(item), item)
-        )
-        after_id = event_id
-    return after_id
 
 
 def personalize(snapshot: Snapshot, factors: dict[str, float], hidden: Iterable[str]) -> Snapshot:

@@ -5,8 +5,10 @@ interaction id), so they never wait on the ingest writer. Snapshots are rebuilt 
 most every `snapshot_refresh_seconds` while requests keep being served from the previous one; each is
 kept `snapshot_ttl_seconds` for readers paging through it.
 
-Callers: the FastAPI routes (`await skeleton(...)`), the CLI preview and a future HTML page
-(`first_page_sync(...)` and `details(...)`, both synchronous).
+A thin coordinator: ranking (`feedserver.ranking`), moderation (`feedserver.moderation`) and viewer
+feedback (`feedserver.feedback`) hold the rules; this class holds their state per process and the
+connections. Callers: the getFeedSkeleton route (`await skeleton_json(...)`), the web page
+(`await first_page(...)`) and `gitfeed feed` (`first_page_sync(...)` and `details(...)`).
 """
 
 from __future__ import annotations
@@ -18,25 +20,24 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from feedserver.cursors import CursorCodec, CursorState, load_or_create_secret, viewer_tag
+from feedserver.feedback import (
+    InteractionInput,
+    ViewerFeedback,
+    load_feedback,
+    store_interactions,
+)
 from feedserver.feeds import FEEDS, FeedDefinition
 from feedserver.metrics import Metrics
+from feedserver.moderation import Moderation, load_moderation
 from feedserver.ranking import (
-    REQUEST_LESS,
-    REQUEST_MORE,
-    Moderation,
     Page,
     RankWeights,
     Snapshot,
-    ViewerFeedback,
-    author_of,
     build_snapshot,
     cut_page,
-    load_feedback,
-    load_moderation,
     personalize,
     position_after,
 )
@@ -51,16 +52,6 @@ MAX_VIEWS = 128
 FULL_REBUILD_SECONDS = 60.0  # rebuild even without new data: time decay moves the order
 BUILD_DUTY_FACTOR = 5.0  # rebuilds of all feeds take at most ~1/5 of the time
 TOPIC_COUNT_SECONDS = 60.0
-MAX_INTERACTIONS = 100
-
-
-@dataclass
-class InteractionInput:
-    """One validated item of sendInteractions."""
-
-    item: str
-    event: str
-    feed_context: str | None
 
 
 class FeedService:
@@ -300,16 +291,6 @@ class FeedService:
         )
         return page, next_cursor
 
-    async def skeleton(
-        self, definition: FeedDefinition, limit: int, cursor: str | None, viewer: str | None
-    ) -> dict:
-        """The getFeedSkeleton body as a dict."""
-        page, next_cursor = await self.page(definition, limit, cursor, viewer)
-        body: dict = {"feed": page.items}
-        if next_cursor:
-            body["cursor"] = next_cursor
-        return body
-
     async def skeleton_json(
         self, definition: FeedDefinition, limit: int, cursor: str | None, viewer: str | None
     ) -> bytes:
@@ -321,8 +302,18 @@ class FeedService:
     def _feedback_version_at_most(self, viewer: str | None, state: CursorState) -> int:
         return state.feedback_version if viewer and viewer in self._feedback else 0
 
+    async def first_page(
+        self, definition: FeedDefinition, limit: int, viewer: str | None = None
+    ) -> tuple[Page, Snapshot]:
+        """The first page a subscriber gets now from the current snapshot (the web page), and the
+        snapshot as this viewer sees it: exactly what getFeedSkeleton without a cursor serves."""
+        self.refresh_state()
+        snapshot = await self.current_snapshot(definition)
+        page, view, _ = self._first_page(snapshot, limit, viewer)
+        return page, view
+
     def first_page_sync(self, name: str, limit: int = 50, viewer: str | None = None) -> tuple[Page, Snapshot]:
-        """The first page a subscriber gets now, built synchronously (CLI preview, HTML page)."""
+        """The first page a subscriber gets now, from a snapshot built synchronously (`gitfeed feed`)."""
         definition = FEEDS[name]
         self.refresh_state()
         snapshot = self.build(definition)
@@ -344,26 +335,14 @@ class FeedService:
 
     # --- writes and health ---------------------------------------------------------------------
 
-    def _insert_interactions(self, viewer: str, items: list[InteractionInput]) -> None:
-        now = self.clock()
-        rows = [(viewer, i.item, author_of(i.item) or None, i.event, i.feed_context, now) for i in items]
+    def _store_interactions(self, viewer: str, items: list[InteractionInput]) -> None:
         with self._write_lock:
-            self._write_conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._write_conn.executemany(
-                    "INSERT INTO interactions (viewer, item, author, event, feed_context, created_ts)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self._write_conn.execute("COMMIT")
-            except BaseException:
-                self._write_conn.execute("ROLLBACK")
-                raise
+            store_interactions(self._write_conn, viewer, items, self.clock())
 
     async def record_interactions(self, viewer: str, items: list[InteractionInput]) -> int:
         """Store a viewer's interactions (the ranking uses requestLess / requestMore)."""
         if items:
-            await asyncio.to_thread(self._insert_interactions, viewer, items)
+            await asyncio.to_thread(self._store_interactions, viewer, items)
         return len(items)
 
     def health(self) -> dict:
@@ -388,26 +367,4 @@ class FeedService:
         return {s.service: s.lag_seconds for s in sources}, counts
 
 
-def validate_interactions(body: object) -> list[InteractionInput]:
-    """Check a sendInteractions body; raise ValueError with a client-facing message."""
-    if not isinstance(body, dict) or not isinstance(body.get("interactions"), list):
-        raise ValueError("body must be an object with an interactions array")
-    raw = body["interactions"]
-    if len(raw) > MAX_INTERACTIONS:
-        raise ValueError(f"at most {MAX_INTERACTIONS} interactions per call")
-    items = []
-    for entry in raw:
-        if not isinstance(entry, dict):
-            raise ValueError("each interaction must be an object")
-        item, event, context = entry.get("item"), entry.get("event"), entry.get("feedContext")
-        if not isinstance(item, str) or not item.startswith("at://") or len(item) > 1000:
-            raise ValueError("interaction item must be an at-uri")
-        if not isinstance(event, str) or len(event) > 200:
-            raise ValueError("interaction event must be a string")
-        if context is not None and (not isinstance(context, str) or len(context) > 2000):
-            raise ValueError("interaction feedContext must be a string of at most 2000 characters")
-        items.append(InteractionInput(item=item, event=event, feed_context=context))
-    return items
-
-
-__all__ = ["FeedService", "InteractionInput", "validate_interactions", "REQUEST_LESS", "REQUEST_MORE"]
+__all__ = ["FeedService"]

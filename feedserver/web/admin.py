@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from feedserver.feeds import FEEDS
+from feedserver.feeds import feeds_selecting
 from feedserver.web.queries import RATE_WINDOW_SECONDS, CounterSample
 from firehose.events import PostUpserted
 from firehose.settings import Settings
@@ -205,11 +205,6 @@ def feeds_keeping(settings: Settings, record: dict, decision: KeptPost) -> list[
             cursor=1, did="did:plc:playground", rkey="playground", cid="bafyplayground", record=record
         )
         StoreWriter(db, service="playground").apply([event], {event.uri: decision})
-        params = {"threshold_github": settings.threshold_github, "threshold_ml": settings.threshold_ml}
-        return [
-            name
-            for name, definition in FEEDS.items()
-            if db.conn.execute(f"SELECT 1 FROM posts WHERE {definition.where}", params).fetchone()
-        ]
+        return feeds_selecting(db.conn, settings.thresholds, event.uri)
     finally:
         db.conn.close()

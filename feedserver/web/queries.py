@@ -1,7 +1,7 @@
 """Page data for the web views: ranked posts of a feed, trending repositories, operator figures.
 
-The ranked order is the subscribers' order: snapshots come from `ranking.build_snapshot` and pages
-from `ranking.cut_page` with the same moderation (pins first, bans left out). Everything costly
+The ranked order is the subscribers' order: a feed's page is `FeedService.first_page`, the first page
+getFeedSkeleton serves (pins first, bans left out). Everything costly
 (snapshots, trending counts, the hourly histogram) is refreshed off the request path by one
 background worker (stale-while-revalidate), so a page view costs a primary-key read for the
 moderation version, one `uri IN (...)` query for the shown posts, and the template.
@@ -19,8 +19,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from feedserver import ranking
 from feedserver.feeds import FeedDefinition
+from feedserver.moderation import Moderation
 from feedserver.service import FeedService
 from feedserver.web.trending import Aggregates, Mention, TrendingRepo
 from firehose.settings import Settings
@@ -130,7 +130,7 @@ class PageData:
             self._local.conn = conn
         return conn
 
-    def moderation(self) -> ranking.Moderation:
+    def moderation(self) -> Moderation:
         """Bans and pins as the feed service sees them, re-read when their version moved."""
         self.service.refresh_state()
         return self.service.moderation
@@ -156,7 +156,7 @@ class PageData:
         except Exception:  # a failed refresh keeps serving the last good data
             log.exception("web refresh failed")
 
-    def _refresh_aggregates(self, moderation: ranking.Moderation) -> None:
+    def _refresh_aggregates(self, moderation: Moderation) -> None:
         now = time.time()
         conn = self.conn()
         aggregates = self._aggregates
@@ -211,18 +211,13 @@ class PageData:
 
     async def feed_page(self, definition: FeedDefinition, limit: int) -> FeedPage:
         """The first page of a feed as an anonymous subscriber gets it now (pins, then ranked, bans out)."""
-        service = self.service
-        moderation = self.moderation()
-        snapshot = await service.current_snapshot(definition)
-        pins = moderation.pins_for(definition.name)
-        pinned_ids = frozenset(i for i in (snapshot.id_of(u) for u in pins) if i is not None)
-        page = ranking.cut_page(snapshot, 0, limit, moderation, pins=pins, skip_ids=pinned_ids)
+        page, snapshot = await self.service.first_page(definition, limit)
         uris = [item["post"] for item in page.items]
-        posts = self.posts_by_uri(uris, pinned=frozenset(pins))
-        version = f"{snapshot.snapshot_id}.{moderation.version}.{limit}"
+        posts = self.posts_by_uri(uris, pinned=frozenset(page.pins))
+        version = f"{snapshot.snapshot_id}.{self.service.moderation.version}.{limit}"
         return FeedPage(feed=definition, posts=posts, version=version, total=len(snapshot))
 
-    def _ensure_trending(self, moderation: ranking.Moderation) -> None:
+    def _ensure_trending(self, moderation: Moderation) -> None:
         if self._trending is None:
             with self._lock:
                 if self._trending is None:
@@ -259,7 +254,7 @@ class PageData:
         return self._aggregates.histogram.series(time.time())
 
 
-def _allowed(moderation: ranking.Moderation, mention: Mention) -> bool:
+def _allowed(moderation: Moderation, mention: Mention) -> bool:
     return moderation.allows(mention.uri, mention.author)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from feedserver.ranking import Moderation
+from feedserver.moderation import Moderation
 
 WINDOWS: dict[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0}
 HOUR = 3600.0

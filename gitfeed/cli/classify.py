@@ -178,26 +178,6 @@ def eval_command(file: Path, as_json: bool, show: int) -> None:
             click.echo(f"  {mistake.topic:6s} {mistake.score:.2f} {mistake.id}: {text}")
 
 
-def _feeds_for(database, uri: str, settings) -> list[tuple[str, bool]]:  # noqa: ANN001
-    """(feed, row matches its query) for every feed the server defines."""
-    try:
-        from feedserver.feeds import FEEDS
-    except ImportError:
-        return []
-    params = {
-        "uri": uri,
-        "threshold_github": settings.threshold_github,
-        "threshold_ml": settings.threshold_ml,
-    }
-    out = []
-    for name, feed in FEEDS.items():
-        row = database.conn.execute(
-            f"SELECT 1 FROM posts WHERE uri = :uri AND ({feed.where})", params
-        ).fetchone()
-        out.append((name, row is not None))
-    return out
-
-
 @click.command()
 @click.argument("uri")
 @DB_OPTION
@@ -244,24 +224,26 @@ def explain(uri: str, db: Path | None, rescore: bool) -> None:
             f"  current model: {scores}" + ("" if explanation.prefilter_passed else " (prefilter: no chance)")
         )
 
-    reasons = []
-    if post["reply_parent"] and not settings.include_replies:
-        reasons.append("it is a reply and FEEDGEN_INCLUDE_REPLIES is off")
+    from feedserver.feeds import FEEDS, feeds_selecting
+    from feedserver.moderation import hidden_reasons, load_moderation
+
     conn = database.conn
-    if conn.execute("SELECT 1 FROM accounts WHERE did = ? AND active = 0", (post["author"],)).fetchone():
-        reasons.append("the author's account is inactive")
-    for kind, value in (("author", post["author"]), ("post", uri)):
-        ban = conn.execute("SELECT reason FROM bans WHERE kind = ? AND value = ?", (kind, value)).fetchone()
-        if ban:
-            reasons.append(f"the {kind} is banned" + (f" ({ban[0]})" if ban[0] else ""))
-    pins = [feed for (feed,) in conn.execute("SELECT feed FROM pins WHERE uri = ?", (uri,))]
-    for name, matches in _feeds_for(database, uri, settings):
-        pinned = "*" in pins or name in pins
-        if pinned:
+    moderation = load_moderation(conn)
+    reasons = hidden_reasons(
+        conn,
+        moderation,
+        uri,
+        post["author"],
+        reply=bool(post["reply_parent"]),
+        include_replies=settings.include_replies,
+    )
+    selecting = feeds_selecting(conn, settings.thresholds, uri)
+    for name in FEEDS:
+        if uri in moderation.pins_for(name):
             verdict = "IN (pinned)"
-        elif matches and not reasons:
+        elif name in selecting and not reasons:
             verdict = "IN"
-        elif matches:
+        elif name in selecting:
             verdict = "OUT: " + "; ".join(reasons)
         else:
             verdict = (
