@@ -38,7 +38,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 MAX_BODY_BYTES = 256 * 1024
 
-log = logging.getLogger("feedserver.request")
+log = logging.getLogger(__name__)
 
 
 class XrpcError(Exception):
@@ -166,7 +166,7 @@ def create_app(
     app.state.service = service
     app.state.metrics = metrics
     app.state.settings = settings
-    request_log = app.state.request_log = RequestLog(log)
+    request_log = app.state.request_log = RequestLog()
 
     def finish(
         route: str, feed: str, status: int, started: float, limit: int | None, viewer: str | None

@@ -1,7 +1,7 @@
 """One log line per request, written in bursts.
 
 A `logging` call per request costs about as much as answering a cached getFeedSkeleton, so lines are
-collected and handed to the `feedserver.request` logger as one record at most every half second
+collected and handed to this module's logger (`feedserver.requestlog`) as one record at most every half second
 (and at shutdown). Levels and handlers still come from logging's configuration.
 """
 
@@ -11,10 +11,11 @@ import asyncio
 import logging
 
 FLUSH_SECONDS = 0.5
+log = logging.getLogger(__name__)
 
 
 class RequestLog:
-    def __init__(self, logger: logging.Logger, flush_seconds: float = FLUSH_SECONDS) -> None:
+    def __init__(self, logger: logging.Logger = log, flush_seconds: float = FLUSH_SECONDS) -> None:
         self.logger = logger
         self.flush_seconds = flush_seconds
         self._lines: list[str] = []

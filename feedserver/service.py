@@ -45,7 +45,7 @@ from firehose.settings import Settings
 from firehose.store import status
 from firehose.store.schema import open_db
 
-log = logging.getLogger("feedserver.service")
+log = logging.getLogger(__name__)
 
 MAX_KEPT_SNAPSHOTS = 512
 MAX_VIEWS = 128

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from firehose.settings import Settings
     from firehose.sources.base import Source
 
-log = logging.getLogger("gitfeed.ingest")
+log = logging.getLogger(__name__)
 
 RATE_WINDOW_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 600.0
@@ -97,26 +97,6 @@ class IngestStats:
             return 0.0
         t0, n0 = (self.started, 0) if now - self.started <= RATE_WINDOW_SECONDS else self._samples[0]
         return (self.events - n0) / max(now - t0, 1e-9)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "events": self.events,
-            "batches": self.batches,
-            "skipped": self.skipped,
-            "posts_scored": self.posts_scored,
-            "posts_inserted": self.posts_inserted,
-            "posts_deleted": self.posts_deleted,
-            "engagements": self.engagements,
-            "kept_by_topic": dict(self.kept_by_topic),
-            "cursor": self.cursor,
-            "elapsed_seconds": round(self.elapsed, 3),
-            "events_per_second": round(self.events / max(self.elapsed, 1e-9), 1),
-            "lag_seconds": round(self.last_lag_seconds, 3),
-            "commit_seconds": round(self.commit_seconds, 3),
-            "score_seconds": round(self.score_seconds, 3),
-            "scorer_failures": self.scorer_failures,
-            "disk_full_retries": self.disk_full_retries,
-        }
 
 
 class FrameBuffer:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-log = logging.getLogger("gitfeed.run")
+log = logging.getLogger(__name__)
 
 
 @dataclass

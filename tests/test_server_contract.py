@@ -150,10 +150,10 @@ def test_unknown_xrpc_method_is_501(client: TestClient) -> None:
 
 
 def test_one_log_line_per_request(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("INFO", logger="feedserver.request")
+    caplog.set_level("INFO", logger="feedserver.requestlog")
     client.get(SKELETON, params={"feed": feed_at("ml"), "limit": 7})
     client.app.state.request_log.flush()  # lines are written in bursts; don't wait for the timer
-    lines = [r.getMessage() for r in caplog.records if r.name == "feedserver.request"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "feedserver.requestlog"]
     assert len(lines) == 1
     assert (
         "feed=ml" in lines[0]

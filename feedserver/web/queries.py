@@ -27,7 +27,7 @@ from firehose.settings import Settings
 from firehose.store import status
 from firehose.store.schema import open_db
 
-log = logging.getLogger("gitfeed.web")
+log = logging.getLogger(__name__)
 
 TRENDING_LIMIT = 10
 MIN_REFRESH_SECONDS = 1.0

@@ -36,7 +36,7 @@ from firehose.events import (
     SkippedFrame,
 )
 
-__all__ = ["DEFAULT_MAX_FRAME_BYTES", "Decoded", "StreamControl", "car_blocks", "decode_frame", "op_blocks"]
+__all__ = ["DEFAULT_MAX_FRAME_BYTES", "Decoded", "StreamControl", "car_blocks", "decode_frame"]
 
 DEFAULT_MAX_FRAME_BYTES = 5 * 2**20
 _DAG_CBOR_SHA256 = b"\x01\x71\x12\x20"
@@ -89,52 +89,13 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
             raise ValueError("varint too long")
 
 
-def car_blocks(car: bytes) -> dict[bytes, bytes]:
-    """CAR v1 -> {CID bytes: block bytes}, reading only the framing (no block is decoded).
+def car_blocks(car: bytes, wanted: set[bytes] | None = None) -> dict[bytes, bytes]:
+    """CAR v1 -> {CID bytes: block bytes}, reading only the framing (no block is decoded); with `wanted`,
+    only those CIDs' blocks are sliced out (duplicates: the last), though every section is walked.
 
+    Why `wanted`: a commit's CAR has ten-odd sections (commit, MST nodes, records) and a commit's ops
+    need one or two of them; not copying the rest into a dict halves the cost of the walk.
     Raises ValueError for a malformed CAR (truncated section, bad CID).
-    """
-    header_len, pos = _varint(car, 0)
-    pos += header_len
-    end = len(car)
-    if pos > end:
-        raise ValueError("CAR header runs past the end")
-    blocks: dict[bytes, bytes] = {}
-    while pos < end:
-        b = car[pos]
-        if b < 0x80:
-            section_len, pos = b, pos + 1
-        elif car[pos + 1] < 0x80:
-            section_len, pos = (b & 0x7F) | (car[pos + 1] << 7), pos + 2
-        else:
-            section_len, pos = _varint(car, pos)
-        section_end = pos + section_len
-        if section_end > end:
-            raise ValueError("CAR section runs past the end")
-        start = pos
-        if car.startswith(_DAG_CBOR_SHA256, pos):  # the common case: CIDv1 dag-cbor sha2-256, 36 bytes
-            pos += 36
-        elif car[pos] == 0x12 and car[pos + 1] == 0x20:  # CIDv0: a bare sha256 multihash
-            pos += 34
-        else:
-            _, pos = _varint(car, pos)  # version
-            _, pos = _varint(car, pos)  # codec
-            _, pos = _varint(car, pos)  # multihash code
-            digest_len, pos = _varint(car, pos)
-            pos += digest_len
-        if pos > section_end:
-            raise ValueError("CAR CID runs past its section")
-        blocks[car[start:pos]] = car[pos:section_end]
-        pos = section_end
-    return blocks
-
-
-def op_blocks(car: bytes, wanted: set[bytes]) -> dict[bytes, bytes]:
-    """`car_blocks(car)` restricted to the CIDs in `wanted`: the same walk over every section and the
-    same ValueError for a malformed CAR, but only the wanted blocks are sliced out (duplicates: the last).
-
-    Why: a commit's CAR has ten-odd sections (commit, MST nodes, records) and we need one or two of
-    them; not copying the rest into a dict halves the cost of the walk.
     """
     header_len, pos = _varint(car, 0)
     pos += header_len
@@ -171,7 +132,7 @@ def op_blocks(car: bytes, wanted: set[bytes]) -> dict[bytes, bytes]:
         if cid_end > section_end:
             raise ValueError("CAR CID runs past its section")
         cid = car[pos:cid_end]
-        if cid in wanted:
+        if wanted is None or cid in wanted:
             found[cid] = car[cid_end:section_end]
         pos = section_end
     return found
@@ -235,7 +196,7 @@ def _commit(body: dict, seq: int) -> list[Event]:
                     raise RecordError("missing_block", "commit without a CAR")
                 try:
                     wanted = {c for o in ops if type(o) is dict and type(c := o.get("cid")) is bytes}
-                    blocks = op_blocks(car, wanted)
+                    blocks = car_blocks(car, wanted)
                 except (ValueError, IndexError) as e:
                     blocks = {}
                     raise RecordError("bad_car", str(e)[:200]) from None

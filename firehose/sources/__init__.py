@@ -4,6 +4,7 @@
 `Source`; the ingest loop knows nothing else about where events come from.
 """
 
-from firehose.sources.base import Source, SourceError, SourceStats, build_source
+from firehose.sources.base import Source, SourceError, SourceStats
+from firehose.sources.build import build_source
 
 __all__ = ["Source", "SourceError", "SourceStats", "build_source"]

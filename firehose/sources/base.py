@@ -1,4 +1,4 @@
-"""The one interface every source implements, and the factory behind `--source`.
+"""The one interface every source implements, and what every source does alike (the cursor, dedup by seq).
 
 A source is an async iterator of lists of events: one list per frame (or message), every event of
 a list carrying the same cursor. It knows nothing downstream: the ingest loop pulls, and by
@@ -13,15 +13,8 @@ import abc
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from firehose.events import Event
-
-if TYPE_CHECKING:
-    from firehose.settings import Settings
-
-PACES = ("max", "recorded")
 
 
 class SourceError(ValueError):
@@ -60,30 +53,21 @@ class Source(abc.ABC):
     def describe(self) -> str:
         return f"{self.kind} {self.service}"
 
+    def accept(self, seq: int | None) -> bool:
+        """Whether a frame with this seq is new: it moves the cursor. A redelivered frame (at or below
+        the cursor: a server replaying inclusively, or after a reconnect) is counted and dropped."""
+        if seq is None:
+            return True
+        if self.cursor is not None and seq <= self.cursor:
+            self.stats.duplicates += 1
+            return False
+        self.cursor = seq
+        return True
 
-def build_source(
-    spec: str,
-    settings: Settings,
-    *,
-    endpoint: str | None = None,
-    pace: str = "max",
-) -> Source:
-    """`relay`, `jetstream` or `capture:FILE` -> a Source; raises SourceError for anything else."""
-    if spec == "relay":
-        from firehose.sources.relay import RelaySource
 
-        return RelaySource(endpoint or settings.subscription_endpoint, settings)
-    if spec == "jetstream":
-        from firehose.sources.jetstream import JetstreamSource
-
-        return JetstreamSource(endpoint or settings.jetstream_endpoint, settings)
-    if spec.startswith("capture:"):
-        from firehose.sources.capture import CaptureSource
-
-        path = Path(spec.removeprefix("capture:"))
-        if not str(path) or not path.is_file():
-            raise SourceError(f"no capture file at {path!s} (record one with `gitfeed capture --out FILE`)")
-        if pace not in PACES:
-            raise SourceError(f"pace must be one of {', '.join(PACES)}, not {pace!r}")
-        return CaptureSource(path, settings, pace=pace)
-    raise SourceError(f"unknown source {spec!r}: use relay, jetstream or capture:FILE")
+def frame_cursor(events: list[Event]) -> int | None:
+    """The frame's seq: every event of a frame carries it (a SkippedFrame of an unreadable frame has None)."""
+    for event in events:
+        if event.cursor is not None:
+            return event.cursor
+    return None

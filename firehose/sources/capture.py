@@ -21,13 +21,12 @@ import libipld
 from firehose.capture import iter_capture
 from firehose.decode.relay import StreamControl, decode_frame
 from firehose.events import Event
-from firehose.sources.base import Source, SourceError
-from firehose.sources.relay import frame_cursor
+from firehose.sources.base import Source, SourceError, frame_cursor
 
 if TYPE_CHECKING:
     from firehose.settings import Settings
 
-log = logging.getLogger("gitfeed.source.capture")
+log = logging.getLogger(__name__)
 
 YIELD_EVERY = 64  # frames between giving the event loop a turn (the batcher runs there)
 
@@ -58,12 +57,10 @@ class CaptureSource(Source):
         super().__init__(f"capture:{self.path}", cursor)
         self.pace = pace
         self.max_frame_bytes = settings.max_frame_bytes
-        self.frames_total: int | None = None  # set by count_frames(), for progress bars
 
     def count_frames(self) -> int:
-        """Read the file once to count its frames (cheap next to decoding them)."""
-        self.frames_total = sum(1 for _ in self._frames())
-        return self.frames_total
+        """Read the file once to count its frames (cheap next to decoding them), for progress bars."""
+        return sum(1 for _ in self._frames())
 
     def _frames(self) -> Iterator[bytes]:
         try:

@@ -30,13 +30,12 @@ from firehose.decode.jetstream import decode_message
 from firehose.decode.relay import StreamControl
 from firehose.events import LIKE, POST, REPOST, Event, SkippedFrame
 from firehose.sources.backoff import Backoff
-from firehose.sources.base import Source, SourceError
-from firehose.sources.relay import frame_cursor
+from firehose.sources.base import Source, SourceError, frame_cursor
 
 if TYPE_CHECKING:
     from firehose.settings import Settings
 
-log = logging.getLogger("gitfeed.source.jetstream")
+log = logging.getLogger(__name__)
 
 COLLECTIONS = [POST, LIKE, REPOST]
 QUEUE_MESSAGES = 256
@@ -78,12 +77,10 @@ class _Client(AsyncJetstreamClient):
             self._info(decoded)
             return None
         seq = frame_cursor(decoded)
+        if not source.accept(seq):
+            return None
         if seq is not None:
-            if self._cursor is not None and seq <= self._cursor:
-                stats.duplicates += 1
-                return None
             self._track_cursor(seq)
-            source.cursor = seq
         return decoded
 
     def _info(self, control: StreamControl) -> None:

@@ -27,12 +27,12 @@ from websockets.frames import CloseCode
 from firehose.decode.relay import StreamControl, decode_frame
 from firehose.events import Event, SkippedFrame
 from firehose.sources.backoff import Backoff
-from firehose.sources.base import Source, SourceError
+from firehose.sources.base import Source, SourceError, frame_cursor
 
 if TYPE_CHECKING:
     from firehose.settings import Settings
 
-log = logging.getLogger("gitfeed.source.relay")
+log = logging.getLogger(__name__)
 
 SUBSCRIBE_REPOS = "/xrpc/com.atproto.sync.subscribeRepos"
 OPEN_TIMEOUT_SECONDS = 10.0
@@ -50,14 +50,6 @@ def subscribe_url(endpoint: str, cursor: int | None) -> str:
     """`wss://bsky.network` + cursor -> the subscribeRepos URL."""
     url = endpoint.rstrip("/") + SUBSCRIBE_REPOS
     return url + "?" + urlencode({"cursor": cursor}) if cursor is not None else url
-
-
-def frame_cursor(events: list[Event]) -> int | None:
-    """The frame's seq: every event of a frame carries it (a SkippedFrame of an unreadable frame has None)."""
-    for event in events:
-        if event.cursor is not None:
-            return event.cursor
-    return None
 
 
 class _StallWatch:
@@ -202,11 +194,9 @@ class RelaySource(Source):
                         self._control(events[0])  # type: ignore[arg-type]
                         continue
                     seq = frame_cursor(events)  # type: ignore[arg-type]
+                    if not self.accept(seq):
+                        continue
                     if seq is not None:
-                        if self.cursor is not None and seq <= self.cursor:
-                            stats.duplicates += 1
-                            continue
-                        self.cursor = seq
                         self._skip_ahead = 0
                     yield frame, events  # type: ignore[misc]
             except ConnectionClosed:

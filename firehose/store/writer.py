@@ -29,7 +29,7 @@ from firehose.events import (
 )
 from firehose.store.rows import KeptPost, post_row
 
-log = logging.getLogger("gitfeed.store")
+log = logging.getLogger(__name__)
 
 # Statuses that remove an account's posts for good; any other inactive status hides them.
 REMOVING_STATUSES = frozenset({"takendown", "deleted"})

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from firehose.settings import Settings
 
 SCORERS = ("link", "model")
+log = logging.getLogger(__name__)
 STATUS_EVERY_SECONDS = 10.0
 
 
@@ -86,7 +87,7 @@ def ingest(
         raise click.ClickException(str(error)) from error
     post_scorer = build_scorer(scorer or settings.scorer, settings)
     embedder = getattr(post_scorer, "embedder", None)
-    logging.getLogger("gitfeed.ingest").info(
+    log.info(
         "classifier: %s", embedder.describe() if embedder is not None else "GitHub links only (link scorer)"
     )
     database = common.open_store(settings.sqlite_location, create=True)
@@ -146,7 +147,6 @@ async def _with_progress(runner: Any) -> None:
 
 
 async def _status_lines(runner: Any) -> None:
-    log = logging.getLogger("gitfeed.ingest")
     while True:
         await asyncio.sleep(STATUS_EVERY_SECONDS)
         stats, source = runner.stats, runner.source.stats

@@ -26,13 +26,14 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
     """
     import uvicorn
 
+    from feedserver import requestlog
     from feedserver.app import create_app
     from firehose.store.schema import DatabaseError
 
     settings = common.settings(port=port, listenhost=host, sqlite_location=db)
     common.setup_logging()
     if not log_requests:
-        logging.getLogger("feedserver.request").setLevel(logging.WARNING)
+        requestlog.log.setLevel(logging.WARNING)
     # A server started before ingest (gitfeed run on a new machine) serves empty feeds, not an error.
     common.open_store(settings.sqlite_location, create=True).conn.close()
     try:
