@@ -8,5 +8,5 @@ python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 bash scripts/setup_web_tests.sh
 if [ -f scripts/setup_e2e.sh ]; then bash scripts/setup_e2e.sh; fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-ruff check firehose feedserver gitfeed tests scripts
+ruff check firehose feedserver gitfeed tests scripts training
 python3 -m pytest "$@"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from firehose.classify.data.phrases import BOTH, GH, ML, NONE, Gen
+from training.phrases.common import BOTH, GH, ML, NONE, Gen
 
 # (text, card or None, reply)
 Row = tuple[str, tuple[str, str, str] | None, bool]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from firehose.classify.data.phrases import BOTH, GH, ML, NONE, Gen, literal
+from training.phrases.common import BOTH, GH, ML, NONE, Gen, literal
 
 GH_MORE = [
     "my PR has been sitting in review for 3 weeks, should I ping the maintainer or just wait",

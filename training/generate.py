@@ -1,6 +1,7 @@
 """Write the labeled dataset (train.jsonl, heldout.jsonl) from hand-written phrasings.
 
-Run: python -m firehose.classify.data.generate. Deterministic (fixed seed). Every phrasing belongs to a
+Run: python -m training.generate (writes firehose/classify/data/, where `gitfeed train` reads).
+Deterministic (fixed seed). Every phrasing belongs to a
 group; the held-out split takes whole groups (hash of the group name), so held-out posts use wordings
 that training never saw and the held-out F1 measures generalization, not memorized templates.
 """
@@ -14,10 +15,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from firehose.classify.data import phrases as P
-from firehose.classify.data import phrases_round2, phrases_round3, phrases_round4
+from training.phrases import english, everyday, intl, ml_jargon, replies_and_short, slang_and_everyday
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parents[1] / "firehose" / "classify" / "data"  # where `gitfeed train` reads
 SEED = 20261129
 HELDOUT_PERCENT = 20
 
@@ -120,10 +120,13 @@ def build() -> list[dict]:
     seen: set[tuple[str, str]] = set()
     # Later rounds come last so that adding them left every earlier row (and its random draws) unchanged.
     rounds = (
-        P.generators(rng),
-        phrases_round2.generators(),
-        phrases_round3.generators(),
-        phrases_round4.generators(),
+        english.generators(rng),
+        replies_and_short.generators(rng),
+        replies_and_short.extra_generators(rng),
+        intl.generators(rng),
+        slang_and_everyday.generators(),  # round 2
+        ml_jargon.generators(),  # round 3
+        everyday.generators(),  # round 4
     )
     for group, labels, lang, make in itertools.chain(*rounds):
         for index, spec in enumerate(make()):

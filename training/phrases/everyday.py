@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from firehose.classify.data.phrases import NONE, Gen, literal
+from training.phrases.common import NONE, Gen, literal
 
 POLITICS_OPINION = [
     "The zoning board meeting ran four hours and they still tabled the vote",

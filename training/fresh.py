@@ -1,9 +1,9 @@
 """Write fresh.jsonl: a hand-written evaluation set, separate from the generated dataset.
 
-Run: python -m firehose.classify.data.make_fresh. Deterministic (fixed seed for ids and timestamps).
+Run: python -m training.fresh (writes firehose/classify/data/fresh.jsonl). Deterministic (fixed seed for ids and timestamps).
 
 These posts were written one by one in a Bluesky voice, NOT from the templates or phrase pools of
-generate.py / phrases*.py, so they measure how the classifier does on wordings and shapes it was never
+training/generate.py / training/phrases/, so they measure how the classifier does on wordings and shapes it was never
 built around: typos, emoji, hashtags, replies, link-only and card-only posts, the issue's word traps,
 ordinary off-topic chatter (most of the real network) and about 10% non-English posts.
 Training never reads this file (nor heldout.jsonl); do not tune thresholds on it either.
@@ -17,9 +17,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from firehose.classify.data.generate import Builder
+from training.generate import Builder
 
-OUT = Path(__file__).resolve().parent / "fresh.jsonl"
+OUT = Path(__file__).resolve().parents[1] / "firehose" / "classify" / "data" / "fresh.jsonl"
 SEED = 7301
 
 G, M, B, N = ["github"], ["ml"], ["github", "ml"], []

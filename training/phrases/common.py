@@ -7,7 +7,6 @@ description), "reply"}. Slots like {repo} are filled from the pools below.
 # ruff: noqa: E501
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterator
 
 GH, ML = ["github"], ["ml"]
@@ -279,12 +278,3 @@ def templated(
     """Each template is its own group, filled `times` times."""
     for index, template in enumerate(templates):
         yield f"{name}{index}", labels, lang, (lambda t=template: [fill(t) for _ in range(times)])
-
-
-def generators(rng: random.Random) -> Iterator[Gen]:
-    from firehose.classify.data import phrases_en, phrases_intl, phrases_more
-
-    yield from phrases_en.generators(rng)
-    yield from phrases_more.generators(rng)
-    yield from phrases_more.extra_generators(rng)
-    yield from phrases_intl.generators(rng)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from firehose.classify.data.phrases import BOTH, ML, NONE, Gen, literal
+from training.phrases.common import BOTH, ML, NONE, Gen, literal
 
 ML_JARGON = [
     "Q4_K_M vs Q5_K_S on the 14B: can't tell them apart in chat, Q5 is noticeably better at code",

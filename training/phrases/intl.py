@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from firehose.classify.data.phrases import (
+from training.phrases.common import (
     ARXIV,
     BOTH,
     GH,
