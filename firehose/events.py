@@ -25,7 +25,11 @@ def at_uri(did: str, collection: str, rkey: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class PostUpserted:
-    """A post was created (or updated, when `update` is true)."""
+    """A post was created (or updated, when `update` is true).
+
+    `record` is within the caps of `firehose.decode.caps`; `fields_truncated` says how many of its
+    strings were cut to get there and `facets_dropped` how many facets past the cap were dropped.
+    """
 
     cursor: int
     did: str
@@ -33,6 +37,8 @@ class PostUpserted:
     cid: str
     record: dict[str, Any]
     update: bool = False
+    fields_truncated: int = 0
+    facets_dropped: int = 0
 
     @property
     def uri(self) -> str:
@@ -106,11 +112,16 @@ class Progress:
 
 @dataclass(frozen=True, slots=True)
 class SkippedFrame:
-    """A frame that failed decoding or validation: counted, logged once, skipped."""
+    """A frame that failed decoding or validation: counted, logged once, skipped.
+
+    `ops` is how many repo ops went unread with it when a whole commit was skipped for having too
+    many (the store counts them in `ops_skipped`).
+    """
 
     cursor: int | None
     reason: str
     detail: str = field(default="", compare=False)
+    ops: int = field(default=0, compare=False)
 
 
 Event = (

@@ -1,16 +1,18 @@
 """Jetstream v2 messages (`network.bsky.jetstream.subscribeEvents`, JSON) -> the same normalized events
 the relay decoder makes, so the store cannot tell the sources apart.
 
-Jetstream already decoded the records to JSON (the shape our events carry), so only validation
-is left: the same `check_post` / `check_subject` rules as the relay path. Like `decode_frame`,
-`decode_message` never raises for bad input: a bad message is `[SkippedFrame]`. `#info` is a
-`StreamControl` (the source acts on it); every other message carries `seq`, the stream's cursor.
+Jetstream already decoded the records to JSON (the shape our events carry), so only the caps
+(`cap_post`) and validation are left: the same `check_post` / `check_subject` rules as the relay
+path. Like `decode_frame`, `decode_message` never raises for bad input: a bad message is
+`[SkippedFrame]`. `#info` is a `StreamControl` (the source acts on it); every other message carries
+`seq`, the stream's cursor.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from firehose.decode.caps import cap_post
 from firehose.decode.records import RecordError, check_post, check_subject
 from firehose.decode.relay import StreamControl
 from firehose.decode.syntax import is_cid, is_did, is_handle, is_record_key
@@ -54,9 +56,19 @@ def _commit(payload: dict[str, Any], seq: int, did: str) -> list[Event]:
     if not isinstance(cid, str) or not is_cid(cid):
         raise RecordError("bad_op", f"cid {str(cid)[:80]!r}")
     if kind is None:
+        record, truncated, dropped = cap_post(record)
         check_post(record)
         return [
-            PostUpserted(cursor=seq, did=did, rkey=rkey, cid=cid, record=record, update=operation == "update")
+            PostUpserted(
+                cursor=seq,
+                did=did,
+                rkey=rkey,
+                cid=cid,
+                record=record,
+                update=operation == "update",
+                fields_truncated=truncated,
+                facets_dropped=dropped,
+            )
         ]
     subject_uri, subject_cid = check_subject(record, collection)  # type: ignore[arg-type]
     return [

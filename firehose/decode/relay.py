@@ -5,7 +5,8 @@ a CAR (`blocks`) with the commit, MST nodes and the records of the ops. Why not 
 `Frame` -> `parse_subscribe_repos_message` -> `CAR.from_bytes` chain: it builds pydantic models and
 decodes every block of every CAR (about 4,000 frames/s here). This module decodes the frame with
 libipld (the SDK's own decoder), walks the CAR's framing without decoding it, and decodes only the
-record blocks of post / like / repost ops, checking each block's sha256 against its CID. Posts are
+record blocks of post / like / repost ops, checking each block's hash against its CID (sha2-256 or
+sha2-512; a block whose CID names another hash function is skipped, not trusted). Posts are
 still validated against the lexicon as the SDK's post model sees it (`records.check_post`).
 
 `decode_frame` never raises for bad input: a bad frame is `[SkippedFrame]`, a bad op inside a good
@@ -15,11 +16,13 @@ commit is one SkippedFrame next to the good events of the frame.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import libipld
 
+from firehose.decode.caps import MAX_COMMIT_OPS, cap_post
 from firehose.decode.records import RecordError, check_post, check_subject, decode_block, to_json
 from firehose.decode.syntax import is_did, is_handle, is_record_key
 from firehose.events import (
@@ -138,17 +141,49 @@ def car_blocks(car: bytes, wanted: set[bytes] | None = None) -> dict[bytes, byte
     return found
 
 
+# Multihash functions we can check a block against: code -> (digest length, hash). A CID naming any
+# other function (blake3, sha1, identity, a truncated digest, ...) cannot be verified, so its block is
+# skipped (reason `unsupported_hash`, counted in `cids_unverified`), never trusted.
+_HASHES: dict[int, tuple[int, Callable[[bytes], Any]]] = {
+    0x12: (32, hashlib.sha256),  # sha2-256
+    0x13: (64, hashlib.sha512),  # sha2-512
+}
+
+
 def _block(blocks: dict[bytes, bytes], cid: object) -> bytes:
-    """The op's record block, its hash checked against the CID (sha256 CIDs; others are trusted)."""
+    """The op's record block, its hash checked against the CID (sha2-256 and sha2-512; others skipped)."""
     if not isinstance(cid, bytes):
         raise RecordError("bad_op", f"op cid is {type(cid).__name__}")
     raw = blocks.get(cid)
     if raw is None:
         raise RecordError("missing_block", f"no block for {_cid_str(cid)}")
-    # CIDv1 dag-cbor sha2-256: 0x01 0x71 0x12 0x20 + 32-byte digest
-    if cid[2:4] == b"\x12\x20" and hashlib.sha256(raw).digest() != cid[4:]:
+    if len(cid) == 36 and cid.startswith(_DAG_CBOR_SHA256):  # the common case: CIDv1 dag-cbor sha2-256
+        if hashlib.sha256(raw).digest() != cid[4:]:
+            raise RecordError("block_hash_mismatch", f"block of {_cid_str(cid)}")
+        return raw
+    code, digest = _multihash(cid)
+    known = _HASHES.get(code)
+    if known is None or len(digest) != known[0]:
+        raise RecordError("unsupported_hash", f"{_cid_str(cid)}: multihash 0x{code:x}/{len(digest)} bytes")
+    if known[1](raw).digest() != digest:
         raise RecordError("block_hash_mismatch", f"block of {_cid_str(cid)}")
     return raw
+
+
+def _multihash(cid: bytes) -> tuple[int, bytes]:
+    """(multihash code, digest) of a raw CID: v0 (a bare sha2-256 multihash) or v1."""
+    try:
+        if len(cid) == 34 and cid[0] == 0x12 and cid[1] == 0x20:
+            return 0x12, cid[2:]
+        version, pos = _varint(cid, 0)
+        _, pos = _varint(cid, pos)  # codec
+        code, pos = _varint(cid, pos)
+        size, pos = _varint(cid, pos)
+    except (IndexError, ValueError):
+        raise RecordError("bad_op", f"op cid {cid[:80].hex()} is not a CID") from None
+    if version != 1 or len(cid) - pos != size:
+        raise RecordError("bad_op", f"op cid {cid[:80].hex()} is not a CID")
+    return code, cid[pos:]
 
 
 def _cid_str(cid: bytes) -> str:
@@ -165,6 +200,9 @@ def _commit(body: dict, seq: int) -> list[Event]:
     ops = body.get("ops")
     if not isinstance(ops, list):
         return [_skip(seq, "bad_frame", "commit without ops")]
+    if len(ops) > MAX_COMMIT_OPS:  # invalid as a whole (the lexicon's maxLength): skipped before any work
+        detail = f"{did}: {len(ops)} ops > {MAX_COMMIT_OPS}"
+        return [SkippedFrame(cursor=seq, reason="too_many_ops", detail=detail, ops=len(ops))]
     car = body.get("blocks")
     blocks: dict[bytes, bytes] | None = None
     events: list[Event] = []
@@ -204,6 +242,7 @@ def _commit(body: dict, seq: int) -> list[Event]:
             raw = _block(blocks, cid)
             record = decode_block(raw)
             if kind is None:
+                record, truncated, dropped = cap_post(record)
                 check_post(record)
                 events.append(
                     PostUpserted(
@@ -213,6 +252,8 @@ def _commit(body: dict, seq: int) -> list[Event]:
                         cid=libipld.encode_cid(cid),
                         record=to_json(record, raw),
                         update=action == "update",
+                        fields_truncated=truncated,
+                        facets_dropped=dropped,
                     )
                 )
             else:
