@@ -153,6 +153,7 @@ def create_app(
         service.metrics = metrics
     auth = auth or ServiceAuth.create(settings.service_did, settings.plc_url, settings.auth_mode)
     metrics.watch_store(service.store_gauges)
+    metrics.watch_caps(service.cap_counters)
     described = orjson.dumps(describe(settings))
     did_doc = did_document(settings)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -33,6 +33,27 @@ class _StoreCollector:
         for topic, count in topics.items():
             kept.add_metric([topic], count)
         yield kept
+
+
+class _CapsCollector:
+    """Reads what ingest's caps cut or skipped (the store's durable counters) at scrape time."""
+
+    def __init__(self, read: Callable[[], dict[str, int]]) -> None:
+        self._read = read
+
+    def collect(self):  # noqa: ANN201 - prometheus collector protocol
+        try:
+            counts = self._read()
+        except Exception:  # a scrape must not fail because the database is busy
+            return
+        capped = CounterMetricFamily(
+            "gitfeed_ingest_capped",
+            "Post fields cut, facets dropped, ops and blocks skipped by ingest's caps",
+            labels=["counter"],
+        )
+        for name, value in counts.items():
+            capped.add_metric([name], value)
+        yield capped
 
 
 class Metrics:
@@ -68,6 +89,9 @@ class Metrics:
 
     def watch_store(self, read: Callable[[], tuple[dict[str, float], dict[str, int]]]) -> None:
         self.registry.register(_StoreCollector(read))
+
+    def watch_caps(self, read: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(_CapsCollector(read))
 
     def observe(self, route: str, feed: str, status: int, seconds: float) -> None:
         self.requests.labels(route, feed, str(status)).inc()

@@ -355,6 +355,11 @@ class FeedService:
         ingest = [source.summary() for source in sources]
         return {"ok": True, "db": True, "ingest": ingest, "feeds": sorted(FEEDS)}
 
+    def cap_counters(self) -> dict[str, int]:
+        """What ingest's caps cut or skipped so far (the store's counters; runs SQL)."""
+        with self._build_lock:
+            return status.cap_counts(self._build_conn)
+
     def store_gauges(self) -> tuple[dict[str, float], dict[str, int]]:
         """Ingest lag per source and posts per topic (counts cached for a minute; runs SQL)."""
         now = self.clock()

@@ -60,6 +60,10 @@ class IngestStats:
     posts_inserted: int = 0
     posts_deleted: int = 0
     engagements: int = 0
+    fields_truncated: int = 0  # what the caps cut or skipped (store.writer.BatchResult says which)
+    facets_dropped: int = 0
+    ops_skipped: int = 0
+    cids_unverified: int = 0
     kept_by_topic: Counter[str] = field(default_factory=Counter)
     cursor: int | None = None
     commit_seconds: float = 0.0
@@ -77,6 +81,10 @@ class IngestStats:
         self.posts_inserted += result.posts_inserted
         self.posts_deleted += result.posts_deleted
         self.engagements += result.engagements_applied
+        self.fields_truncated += result.fields_truncated
+        self.facets_dropped += result.facets_dropped
+        self.ops_skipped += result.ops_skipped
+        self.cids_unverified += result.cids_unverified
         self.kept_by_topic.update(result.kept_by_topic)
         if result.cursor is not None:
             self.cursor = result.cursor

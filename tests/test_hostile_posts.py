@@ -1,17 +1,24 @@
 """Hostile posts and commits (issue 13): real encoded frames over every cap, decoded, stored and shown.
 
-Each case is a frame a stranger could put on the relay, and what the decoder makes of it.
+Each case is a frame a stranger could put on the relay: what the decoder makes of it, and what the
+store counts (`fields_truncated`, `facets_dropped`, `ops_skipped`, `cids_unverified`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import libipld
 import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
 
+from feedserver.app import create_app
 from firehose.decode.caps import (
     MAX_ALT_CHARS,
     MAX_CARD_DESCRIPTION_CHARS,
@@ -22,7 +29,13 @@ from firehose.decode.caps import (
 from firehose.decode.jetstream import decode_message
 from firehose.decode.relay import decode_frame
 from firehose.events import EngagementCreated, PostUpserted, SkippedFrame
+from firehose.store.rows import MAX_STORED_LINKS
+from firehose.store.schema import open_db
+from gitfeed.cli import main
 from tests.support import framegen as fg
+from tests.support.seed import server_settings
+from tests.support.stories import write_capture
+from tests.test_ingest import ingest_capture
 
 DID = "did:plc:hostilehostilehostile00"
 REPO = "https://github.com/pallets/flask"
@@ -283,3 +296,54 @@ def test_every_supported_hash_is_verified_and_the_rest_skipped(
         assert isinstance(event, SkippedFrame), event
         assert (event.cursor, event.reason) == (100, reason)
         assert event.detail
+
+
+# ---------------------------------------------------------------- stored, counted, shown
+
+
+def test_hostile_frames_are_stored_capped_counted_and_the_page_stays_small(tmp_path: Path) -> None:
+    db_path = tmp_path / "gitfeed.db"
+    now = fg.iso_time(int(time.time() * 1e6))  # recent, so `/` shows them
+    frames = [
+        _post(1, "3khostile0001", embed=_card(description="d" * FOUR_MB), created_at=now),
+        _post(2, "3khostile0002", facets=_link_facets(20_000), created_at=now),
+        _likes(10_000, seq=3),
+        _frame_with_cid(lambda b: _cid(0x13, hashlib.sha512(b).digest()), OTHER_BLOCK, seq=4),
+        _frame_with_cid(lambda b: _cid(0x1E, hashlib.sha256(b).digest()), seq=5),
+        _frame_with_cid(lambda b: _cid(0x13, hashlib.sha512(b).digest()), seq=6),  # verified: stored
+    ]
+    capture = write_capture(tmp_path / "hostile.bin.zst", frames)
+    runner, _ = ingest_capture(db_path, capture)
+
+    db = open_db(db_path)
+    rows = {row["rkey"]: row for row in db["posts"].rows}
+    counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
+    db.close()
+    assert sorted(rows) == ["3khostile0001", "3khostile0002", "3khostile0006"]
+    assert len(rows["3khostile0001"]["card_description"]) == MAX_CARD_DESCRIPTION_CHARS
+    faceted = rows["3khostile0002"]
+    assert len(json.loads(faceted["github_urls"])) == MAX_STORED_LINKS
+    assert len(json.loads(faceted["repos"])) == MAX_STORED_LINKS
+    want = {
+        "fields_truncated": 2,
+        "facets_dropped": 20_000 - MAX_FACETS,
+        "ops_skipped": 10_000,
+        "cids_unverified": 1,
+    }
+    assert {name: counters.get(name, 0) for name in want} == want
+    assert counters["frames_skipped"] == 3  # the commit of 10,000 ops, the sha2-512 mismatch, the blake3 CID
+    assert {name: getattr(runner.stats, name) for name in want} == want
+
+    stats = json.loads(CliRunner().invoke(main, ["stats", "--json", "--db", str(db_path)]).output)
+    assert {name: stats[name] for name in want} == want
+
+    settings = server_settings(db_path, admin_token="t")
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/")
+        metrics = client.get("/metrics").text
+    assert page.status_code == 200
+    assert "d" * (MAX_CARD_DESCRIPTION_CHARS - 1) + "\u2026" in page.text
+    assert page.text.count('class="gh-card"') == 1 + MAX_STORED_LINKS  # the sha2-512 post is too old for /
+    assert len(page.content) < 100_000, len(page.content)
+    for name, value in want.items():
+        assert f'gitfeed_ingest_capped_total{{counter="{name}"}} {float(value)}' in metrics

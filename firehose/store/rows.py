@@ -12,6 +12,9 @@ from firehose.events import PostUpserted
 
 # A post claiming to be from the future ranks as if posted when we saw it.
 MAX_CLOCK_SKEW_SECONDS = 300.0
+# GitHub links stored per post (facets and card first, then text; `/` draws a card for each repo).
+# The decoder already keeps at most 100 facets; a real post links a handful of repositories.
+MAX_STORED_LINKS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +48,14 @@ def _reply_uri(record: dict[str, Any], which: str) -> str | None:
 
 
 def post_row(event: PostUpserted, kept: KeptPost, now: float) -> dict[str, Any]:
-    """The `posts` row for a kept post; created_ts is clamped to `now` (+ small skew)."""
+    """The `posts` row for a kept post; created_ts is clamped to `now` (+ small skew), links to the
+    first MAX_STORED_LINKS (the writer counts the cut in `fields_truncated`)."""
     record = event.record
     created_ts = min(parse_timestamp(record.get("createdAt"), now), now + MAX_CLOCK_SKEW_SECONDS)
     _, title, description = card_text(record)
     langs = record.get("langs") if isinstance(record.get("langs"), list) else []
-    repos = sorted({link.repo for link in kept.links if link.repo})
+    links = kept.links[:MAX_STORED_LINKS]
+    repos = sorted({link.repo for link in links if link.repo})
     return {
         "uri": event.uri,
         "cid": event.cid,
@@ -63,7 +68,7 @@ def post_row(event: PostUpserted, kept: KeptPost, now: float) -> dict[str, Any]:
         "indexed_ts": now,
         "reply_root": _reply_uri(record, "root"),
         "reply_parent": _reply_uri(record, "parent"),
-        "github_urls": json.dumps([link.url for link in kept.links]),
+        "github_urls": json.dumps([link.url for link in links]),
         "repos": json.dumps(repos),
         "card_title": title,
         "card_description": description,

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from firehose.topics import TOPICS
 
+# What ingest's caps cut or skipped (README: "Caps on hostile input"), counted by the store's writer.
+CAP_COUNTERS = ("fields_truncated", "facets_dropped", "ops_skipped", "cids_unverified")
 JETSTREAM_CURSOR_MIN = 10**15  # Jetstream cursors are unix microseconds; relay cursors are sequence numbers
 
 
@@ -42,8 +44,15 @@ def sources(conn: sqlite3.Connection, now: float) -> list[SourceStatus]:
 
 
 def counters(conn: sqlite3.Connection) -> dict[str, int]:
-    """Ingest's counters (events_seen, frames_skipped, posts_seen, posts_kept, kept_<topic>)."""
+    """Ingest's counters (events_seen, frames_skipped, posts_seen, posts_kept, kept_<topic>, CAP_COUNTERS)."""
     return {name: int(value) for name, value in conn.execute("SELECT name, value FROM counters")}
+
+
+def cap_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """The counters of what the caps cut or skipped, each of `CAP_COUNTERS` (0 until it first moves)."""
+    marks = ",".join("?" * len(CAP_COUNTERS))
+    rows = dict(conn.execute(f"SELECT name, value FROM counters WHERE name IN ({marks})", CAP_COUNTERS))
+    return {name: int(rows.get(name, 0)) for name in CAP_COUNTERS}
 
 
 def posts_stored(conn: sqlite3.Connection) -> int:

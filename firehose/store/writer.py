@@ -27,7 +27,8 @@ from firehose.events import (
     Progress,
     SkippedFrame,
 )
-from firehose.store.rows import KeptPost, post_row
+from firehose.store.rows import MAX_STORED_LINKS, KeptPost, post_row
+from firehose.store.status import CAP_COUNTERS
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ class BatchResult:
     engagements_applied: int = 0
     skipped: int = 0
     kept_by_topic: Counter[str] = field(default_factory=Counter)
+    # What the caps cut or skipped (README: "Caps on hostile input"); durable in `counters` as well.
+    fields_truncated: int = 0  # strings cut by the decoder's caps, and github link lists cut here
+    facets_dropped: int = 0  # facets past a post's first MAX_FACETS
+    ops_skipped: int = 0  # ops of commits skipped whole for having more than the lexicon's 200
+    cids_unverified: int = 0  # blocks skipped because their CID names a hash function we cannot check
 
 
 def _chunks(items: Sequence[str], size: int = SQL_CHUNK) -> Iterable[Sequence[str]]:
@@ -110,10 +116,16 @@ class StoreWriter:
             elif kind is PostUpserted:
                 post_uris.add(event.uri)  # type: ignore[union-attr]
                 posts_seen += 1
+                if event.fields_truncated or event.facets_dropped:  # type: ignore[union-attr]
+                    result.fields_truncated += event.fields_truncated  # type: ignore[union-attr]
+                    result.facets_dropped += event.facets_dropped  # type: ignore[union-attr]
             elif kind is PostDeleted:
                 post_uris.add(event.uri)  # type: ignore[union-attr]
             elif kind is SkippedFrame:
                 skipped += 1
+                result.ops_skipped += event.ops  # type: ignore[union-attr]
+                if event.reason == "unsupported_hash":  # type: ignore[union-attr]
+                    result.cids_unverified += 1
                 continue
             work.append(event)
         result.cursor = cursor
@@ -169,6 +181,8 @@ class StoreWriter:
                 result.posts_deleted += 1
             return
         row = post_row(event, decision, now)
+        if len(decision.links) > MAX_STORED_LINKS:
+            result.fields_truncated += 1  # post_row kept the first MAX_STORED_LINKS
         self.db.execute(UPSERT_POST, [row[c] for c in POST_COLUMNS])
         if event.uri in stored:
             result.posts_updated += 1
@@ -240,6 +254,7 @@ class StoreWriter:
             "frames_skipped": result.skipped,
             "posts_seen": posts_seen,
             "posts_kept": result.posts_inserted,
+            **{name: getattr(result, name) for name in CAP_COUNTERS},
             **{f"kept_{topic}": count for topic, count in result.kept_by_topic.items()},
         }
         self.db.conn.executemany(

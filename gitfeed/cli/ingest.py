@@ -251,6 +251,7 @@ def collect_stats(database: Any, settings: Settings, path: Path) -> dict[str, An
         "posts_kept": counters.get("posts_kept", 0),
         "posts_by_topic": status.posts_by_topic(conn, settings.thresholds),
         "kept_by_topic": {topic: counters.get(f"kept_{topic}", 0) for topic in TOPICS},
+        **{name: counters.get(name, 0) for name in status.CAP_COUNTERS},
         "lag_seconds": round(sources[0].lag_seconds, 3) if sources else None,
         "sources": [source.summary() for source in sources],
         "db_bytes": size,
