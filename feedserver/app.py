@@ -151,7 +151,7 @@ def create_app(
     service = service or FeedService(settings, db_path, metrics=metrics)
     if service.metrics is None:
         service.metrics = metrics
-    auth = auth or ServiceAuth.create(settings.service_did, settings.plc_url, settings.auth_mode)
+    auth = auth or ServiceAuth.create(settings)
     metrics.watch_store(service.store_gauges)
     metrics.watch_caps(service.cap_counters)
     described = orjson.dumps(describe(settings))
@@ -162,6 +162,7 @@ def create_app(
         yield
         request_log.flush()
         await service.aclose()
+        await auth.aclose()
 
     app = FastAPI(title="gitfeed", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.service = service

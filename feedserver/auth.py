@@ -1,11 +1,13 @@
 """Service-auth JWT verification for requests the Bluesky AppView forwards on a viewer's behalf.
 
 Follows @atproto/xrpc-server's verifier, including its 401 error names, in its order: shape, `typ`,
-`exp`, `aud`, `lxm`, `iss`, then the ES256K/ES256 signature against the issuer's atproto key, resolved
-through PLC (`FEEDGEN_PLC_URL`) or did:web with a cache and one forced refresh when the signature
-fails (the key may have rotated). The atproto SDK's `verify_jwt` checks neither `lxm` nor `typ` and
-compares `aud` to one value only, so the claims are checked here and the SDK is used for parsing,
-key resolution and signature maths.
+`exp`, `aud`, `lxm`, `iss`, then the ES256K/ES256 signature against the issuer's atproto key. Nothing
+is fetched until every claim has passed and `iss` is a did:plc or did:web we resolve; the key then
+comes through `feedserver.identity` (PLC at `FEEDGEN_PLC_URL` or did:web, bounded in size and time,
+an LRU cache that remembers failures, one forced refresh per DID per interval when the signature
+fails because the key may have rotated). The atproto SDK's `verify_jwt` checks neither `lxm` nor `typ`
+and compares `aud` to one value only, so the claims are checked here and the SDK is used for parsing
+and signature maths.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Literal
 
 from atproto_crypto.algs import ALGORITHM_TO_CLASS
 from atproto_crypto.did import Multikey, parse_did_key
-from atproto_identity.cache.in_memory_cache import AsyncDidInMemoryCache
-from atproto_identity.did.resolver import AsyncDidResolver
 from atproto_server.auth.jwt import decode_jwt_payload, parse_jwt
 from atproto_server.exceptions import TokenDecodeError
+
+from feedserver.identity import DidFetcher, KeyCache, ResolveError, resolvable_did
+from firehose.settings import Settings
 
 AuthMode = Literal["off", "optional", "required"]
 FORBIDDEN_TYPES = frozenset({"at+jwt", "refresh+jwt", "dpop+jwt"})
@@ -42,15 +45,30 @@ class ServiceAuth:
     """Verifies `Authorization: Bearer <jwt>` for one service DID."""
 
     service_did: str
-    resolver: AsyncDidResolver
+    fetcher: DidFetcher
+    keys: KeyCache
     mode: AuthMode = "optional"
     leeway_seconds: float = DEFAULT_LEEWAY_SECONDS
 
     @classmethod
-    def create(cls, service_did: str, plc_url: str, mode: AuthMode, timeout: float = 3.0) -> ServiceAuth:
-        cache = AsyncDidInMemoryCache(stale_ttl=3600, max_ttl=86400)
-        resolver = AsyncDidResolver(plc_url=plc_url.rstrip("/"), timeout=timeout, cache=cache)
-        return cls(service_did=service_did, resolver=resolver, mode=mode)
+    def create(cls, settings: Settings) -> ServiceAuth:
+        fetcher = DidFetcher(
+            settings.plc_url,
+            timeout_seconds=settings.did_timeout_seconds,
+            max_bytes=settings.did_max_bytes,
+            allow_localhost_web=settings.did_web_localhost,
+        )
+        keys = KeyCache(
+            fetcher.atproto_key,
+            max_entries=settings.did_cache_size,
+            ttl_seconds=settings.did_cache_ttl_seconds,
+            failure_ttl_seconds=settings.did_failure_ttl_seconds,
+            refresh_interval_seconds=settings.did_refresh_interval_seconds,
+        )
+        return cls(service_did=settings.service_did, fetcher=fetcher, keys=keys, mode=settings.auth_mode)
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
 
     async def viewer(self, authorization: str | None, lxm: str) -> str | None:
         """The viewer DID, None for an anonymous request the mode allows; raise AuthError otherwise."""
@@ -97,7 +115,7 @@ class ServiceAuth:
                 else f'missing jwt lexicon method ("lxm"). must match: {lxm}',
             )
         issuer = payload.iss.split("#", 1)[0]
-        if not _is_account_did(issuer):
+        if not resolvable_did(issuer, allow_localhost=self.fetcher.allow_localhost_web):
             raise AuthError("BadJwtIss", "jwt iss is not a valid did")
         alg = header.get("alg")
         if alg not in SUPPORTED_ALGS:
@@ -112,14 +130,9 @@ class ServiceAuth:
 
     async def _signing_key(self, did: str, *, force_refresh: bool) -> str:
         try:
-            return await self.resolver.resolve_atproto_key(did, force_refresh)
-        except Exception as error:  # resolver raises many types: network, 404, malformed document
-            raise AuthError("BadJwtIss", f"could not resolve the signing key of {did}") from error
-
-
-def _is_account_did(did: str) -> bool:
-    method, _, rest = did.partition(":")[2].partition(":")
-    return did.startswith("did:") and method in ("plc", "web") and bool(rest) and len(did) <= 2048
+            return await self.keys.key(did, force_refresh=force_refresh)
+        except ResolveError as error:
+            raise AuthError("BadJwtIss", str(error)) from error
 
 
 def _signature_ok(did_key: str, alg: str, signing_input: bytes, signature: bytes) -> bool:

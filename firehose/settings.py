@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     # Auth.
     auth_mode: AuthMode = "optional"
     plc_url: str = "https://plc.directory"
+    # Resolving viewers' keys (feedserver/identity.py): every bound a stranger's token could push on.
+    did_timeout_seconds: float = Field(3.0, gt=0)
+    did_max_bytes: int = Field(64 * 1024, ge=1024)
+    did_cache_size: int = Field(10_000, ge=1)
+    did_cache_ttl_seconds: float = Field(3600.0, gt=0)
+    did_failure_ttl_seconds: float = Field(300.0, ge=0)
+    did_refresh_interval_seconds: float = Field(60.0, ge=0)
+    did_web_localhost: bool = False
     cursor_secret: str = ""
     admin_token: str = ""
 
