@@ -20,15 +20,16 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from seed import feed_at, make_db, server_settings
-from test_server_auth import LXM, SKELETON, VIEWER, Directory, Keypair, make_jwt
 
 from feedserver.app import create_app
 from feedserver.auth import ServiceAuth
 from feedserver.identity import resolvable_did
 from firehose.settings import Settings
+from tests.support.seed import feed_at, make_db, server_settings
+from tests.support.servicetokens import LXM, VIEWER, Directory, Keypair, make_jwt
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "interop-syntax"
+SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
 HUGE = 64 * 1024 * 1024
 CHUNK = 64 * 1024
 FEED = feed_at("github")
