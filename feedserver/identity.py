@@ -9,8 +9,11 @@ for as long as the server trickles, and its cache grows without bound and forget
   any request; a did:web host is a public DNS name, never an IP literal, a one-label or special-use
   name; `did:web:localhost%3APORT` (over http) only where the operator allows it for local testing;
 - one GET with no redirects, a total time limit (not per read) and a byte cap, read as it streams;
-- `KeyCache`: an LRU capped in entries, with a TTL, failures remembered for a while, at most one
-  forced refresh per DID per interval, and one fetch shared by every concurrent lookup of a DID.
+- `KeyCache`: an LRU capped in entries, with a TTL, failures remembered for a while (a transient one,
+  a timeout or a 429/5xx, only briefly: a PLC hiccup must not lock real viewers out for minutes), at
+  most one forced refresh per DID per interval, and one fetch shared by every concurrent lookup of a DID.
+- PLC and did:web hosts use separate connection pools, so slow did:web hosts a stranger names cannot
+  queue the lookups of real viewers at PLC.
 
 The SDK is still used to read the key out of the document (`DidDocument.get_did_key`).
 """
@@ -38,10 +41,18 @@ _LOCALHOST_WEB = re.compile(r"did:web:localhost(%3A[0-9]{1,5})?\Z")
 # Special-use names (the atproto handle spec's disallowed TLDs): never a public did:web host.
 _SPECIAL_TLDS = frozenset({"alt", "arpa", "example", "internal", "invalid", "local", "localhost", "onion"})
 _ACCEPT = "application/did+ld+json, application/json;q=0.9"
+TRANSIENT_FAILURE_TTL_SECONDS = 10.0
 
 
 class ResolveError(Exception):
-    """The DID has no key we can use: refused, unreachable, too big, too slow or malformed."""
+    """The DID has no key we can use: refused, unreachable, too big, too slow or malformed.
+
+    `transient`: the answer may differ in a moment (timeout, connection error, HTTP 429 or 5xx).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def resolvable_did(did: str, *, allow_localhost: bool = False) -> bool:
@@ -71,7 +82,7 @@ class DidFetcher:
         self.timeout_seconds = timeout_seconds
         self.max_bytes = max_bytes
         self.allow_localhost_web = allow_localhost_web
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}  # "plc" and "web": one pool each
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def url_for(self, did: str) -> str:
@@ -86,7 +97,7 @@ class DidFetcher:
 
     async def atproto_key(self, did: str) -> str:
         """The `#atproto` verification key of `did` as a did:key; ResolveError when there is none."""
-        body = await self.fetch(self.url_for(did))
+        body = await self.fetch(self.url_for(did), pool="plc" if did.startswith("did:plc:") else "web")
         try:
             document = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -101,21 +112,25 @@ class DidFetcher:
             raise ResolveError(f"the DID document of {did} has no atproto key")
         return key
 
-    async def fetch(self, url: str) -> bytes:
+    async def fetch(self, url: str, *, pool: str = "web") -> bytes:
         """The body of a 200 answer to GET `url`, at most `max_bytes`, within `timeout_seconds` in all."""
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                return await self._read(url)
+                return await self._read(url, pool)
         except TimeoutError as error:
-            raise ResolveError(f"no DID document within {self.timeout_seconds:g} s") from error
+            message = f"no DID document within {self.timeout_seconds:g} s"
+            raise ResolveError(message, transient=True) from error
         except httpx.HTTPError as error:
-            raise ResolveError(f"fetching the DID document failed: {type(error).__name__}") from error
+            message = f"fetching the DID document failed: {type(error).__name__}"
+            raise ResolveError(message, transient=True) from error
 
-    async def _read(self, url: str) -> bytes:
+    async def _read(self, url: str, pool: str) -> bytes:
         headers = {"accept": _ACCEPT, "accept-encoding": "identity"}
-        async with self._http().stream("GET", url, headers=headers) as response:
+        async with self._http(pool).stream("GET", url, headers=headers) as response:
             if response.status_code != 200:
-                raise ResolveError(f"the DID document answered HTTP {response.status_code}")
+                status = response.status_code
+                transient = status == 429 or status >= 500
+                raise ResolveError(f"the DID document answered HTTP {status}", transient=transient)
             if response.headers.get("content-encoding", "identity").lower() != "identity":
                 raise ResolveError("the DID document came compressed though we asked for identity")
             length = response.headers.get("content-length")
@@ -128,22 +143,25 @@ class DidFetcher:
                     raise ResolveError(f"the DID document is larger than {self.max_bytes} bytes")
             return bytes(body)
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self, pool: str) -> httpx.AsyncClient:
         # A client belongs to the loop it first ran on; a test client may run each request on a new loop.
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            self._client = httpx.AsyncClient(
+        if self._loop is not loop:
+            self._clients, self._loop = {}, loop
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = httpx.AsyncClient(
                 follow_redirects=False,
                 timeout=httpx.Timeout(self.timeout_seconds),
                 limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
             )
-            self._loop = loop
-        return self._client
+        return client
 
     async def aclose(self) -> None:
-        if self._client is not None and self._loop is asyncio.get_running_loop():
-            await self._client.aclose()
-        self._client = None
+        clients, self._clients = self._clients, {}
+        if self._loop is asyncio.get_running_loop():
+            for client in clients.values():
+                await client.aclose()
 
 
 @dataclass
@@ -163,9 +181,10 @@ class KeyCache:
     """DID -> atproto key, bounded: at most `max_entries` DIDs (least recently used go first).
 
     A key is kept `ttl_seconds`, a failure `failure_ttl_seconds` (a bad token costs one lookup, not one
-    per request). `force_refresh` (the signature did not match: the key may have rotated) fetches again
-    at most once per DID per `refresh_interval_seconds`; otherwise it answers the cached key. Concurrent
-    lookups of one DID share one fetch.
+    per request), a transient failure at most `TRANSIENT_FAILURE_TTL_SECONDS`. `force_refresh` (the
+    signature did not match: the key may have rotated) fetches again at most once per DID per
+    `refresh_interval_seconds`; otherwise it answers the cached key. Concurrent lookups of one DID
+    share one fetch.
     """
 
     def __init__(
@@ -220,8 +239,12 @@ class KeyCache:
                 # a failed forced refresh keeps the key we had rather than locking the account out
                 entry = _Entry(previous.key, "", previous.expires_at, forced_at)
             else:
-                message = str(error) if isinstance(error, ResolveError) else type(error).__name__
-                expires = self._clock() + self.failure_ttl_seconds
+                known = isinstance(error, ResolveError)
+                message = str(error) if known else type(error).__name__
+                ttl = self.failure_ttl_seconds
+                if known and error.transient:
+                    ttl = min(ttl, TRANSIENT_FAILURE_TTL_SECONDS)
+                expires = self._clock() + ttl
                 entry = _Entry(
                     None, f"could not resolve the signing key of {did}: {message}", expires, forced_at
                 )

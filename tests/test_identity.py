@@ -23,7 +23,13 @@ from fastapi.testclient import TestClient
 
 from feedserver.app import create_app
 from feedserver.auth import ServiceAuth
-from feedserver.identity import resolvable_did
+from feedserver.identity import (
+    TRANSIENT_FAILURE_TTL_SECONDS,
+    DidFetcher,
+    KeyCache,
+    ResolveError,
+    resolvable_did,
+)
 from firehose.settings import Settings
 from tests.support.seed import feed_at, make_db, server_settings
 from tests.support.servicetokens import LXM, VIEWER, Directory, Keypair, make_jwt
@@ -36,7 +42,7 @@ FEED = feed_at("github")
 
 
 class HostileHost:
-    """A DID host that answers `behaviour[did]`: doc, missing, huge, huge-length, trickle, redirect, slow."""
+    """A DID host answering `behaviour[did]`: doc, missing, down, huge(-length), trickle, redirect, slow."""
 
     def __init__(self) -> None:
         self.keys: dict[str, Keypair] = {}
@@ -71,8 +77,8 @@ class HostileHost:
     def answer(self, handler: BaseHTTPRequestHandler, did: str) -> int:
         mode = self.behaviour.get(did, "doc")
         key = self.keys.get(did)
-        if key is None or mode == "missing":
-            handler.send_response(404)
+        if key is None or mode in ("missing", "down"):
+            handler.send_response(404 if mode != "down" else 503)
             handler.end_headers()
             return 0
         body = json.dumps(Directory.document(did, key)).encode()
@@ -365,3 +371,34 @@ def test_verify_alone_shares_one_fetch(db_path: Path, host: HostileHost) -> None
 
     assert asyncio.run(burst()) == [iss] * 20
     assert host.requests == [f"/{iss}"]
+
+
+def test_a_transient_failure_is_remembered_briefly_and_a_refresh_failure_keeps_the_key(
+    host: HostileHost,
+) -> None:
+    """A 503 (PLC overloaded) must not lock a real viewer out for minutes; a 404 is remembered."""
+    down, missing, viewer = random_plc(), random_plc(), random_plc()
+    host.behaviour[down], host.behaviour[missing] = "down", "missing"
+    host.keys[down] = host.keys[viewer] = Keypair("ES256K")
+    clock = [1000.0]
+    fetcher = DidFetcher(host.url)
+    keys = KeyCache(fetcher.atproto_key, failure_ttl_seconds=300, clock=lambda: clock[0])
+
+    async def lookups() -> None:
+        try:
+            for did in (down, missing):
+                with pytest.raises(ResolveError):
+                    await keys.key(did)
+            first = await keys.key(viewer)
+            clock[0] += TRANSIENT_FAILURE_TTL_SECONDS + 1
+            for did in (down, missing):
+                with pytest.raises(ResolveError):
+                    await keys.key(did)
+            host.behaviour[viewer] = "down"  # PLC fails the forced refresh: the key we had stays
+            assert await keys.key(viewer, force_refresh=True) == first
+            assert await keys.key(viewer) == first
+        finally:
+            await fetcher.aclose()
+
+    asyncio.run(lookups())
+    assert host.requests == [f"/{down}", f"/{missing}", f"/{viewer}", f"/{down}", f"/{viewer}"]
