@@ -98,11 +98,42 @@ def card_text(record: dict[str, Any]) -> tuple[str, str, str]:
     return field("uri"), field("title"), field("description")
 
 
+# What the classifier reads of each part, at most: a stranger's 100 KB card description or forty images
+# of alt text cost no more than a normal post (the post text itself is capped by the lexicon at 3,000 bytes).
+MAX_TEXT_CHARS = 3000
+MAX_CARD_TITLE_CHARS = 300
+MAX_CARD_DESCRIPTION_CHARS = 1000
+MAX_ALT_TEXTS = 4
+MAX_ALT_CHARS = 500
+IMAGES = "app.bsky.embed.images"
+
+
+def alt_texts(record: dict[str, Any]) -> list[str]:
+    """The alt texts of a post's images (also inside recordWithMedia), at most MAX_ALT_TEXTS."""
+    embed = record.get("embed")
+    if isinstance(embed, dict) and embed.get("$type") == RECORD_WITH_MEDIA:
+        embed = embed.get("media")
+    if not isinstance(embed, dict) or embed.get("$type") != IMAGES:
+        return []
+    images = embed.get("images")
+    if not isinstance(images, list):
+        return []
+    alts = [image.get("alt") for image in images[:MAX_ALT_TEXTS] if isinstance(image, dict)]
+    return [alt[:MAX_ALT_CHARS] for alt in alts if isinstance(alt, str) and alt.strip()]
+
+
 def embed_text(record: dict[str, Any]) -> str:
-    """What the classifier reads: the post text, then the link card's title and description."""
+    """What the classifier reads: the post text, the link card's title and description, the images' alt
+    texts (a post whose only words are in its alt text is about what the alt text says); each part capped."""
     _, title, description = card_text(record)
     text = record.get("text") if isinstance(record.get("text"), str) else ""
-    return "\n".join(part for part in (text, title, description) if part)
+    parts = (
+        text[:MAX_TEXT_CHARS],
+        title[:MAX_CARD_TITLE_CHARS],
+        description[:MAX_CARD_DESCRIPTION_CHARS],
+        *alt_texts(record),
+    )
+    return "\n".join(part for part in parts if part)
 
 
 def _facet_uris(record: dict[str, Any]) -> list[str]:

@@ -10,72 +10,94 @@ import numpy as np
 import pytest
 
 from firehose.classify.features import LINK_FEATURES, link_features
-from firehose.classify.heads import DEFAULT_HEADS_PATH, Heads, HeadsError, LinearHead
-from firehose.classify.scorer import kept_topics
+from firehose.classify.heads import DEFAULT_HEADS_PATH, Heads, HeadsError, LinearHead, TopicModel
+from firehose.classify.lexicon import GROUPS, lexicon_matrix
+from firehose.scoring import kept_topics
 from firehose.settings import load_settings
 
 DIM = 8
-PRE_DIM = 64
+NGRAM_DIM = 64
+G, K = len(GROUPS), len(LINK_FEATURES)
 
 
-def make_heads() -> Heads:
+def _head(rng: np.random.Generator, width: int, bias: float) -> LinearHead:
+    return LinearHead(rng.normal(size=width).astype(np.float32), bias)
+
+
+def make_heads(written: bool = True) -> Heads:
     rng = np.random.default_rng(0)
-    width = DIM + len(LINK_FEATURES)
-    return Heads(
-        topics=("github", "ml"),
-        heads={
-            t: LinearHead(rng.normal(size=width).astype(np.float32), float(rng.normal()))
-            for t in ("github", "ml")
-        },
-        prefilter={
-            t: LinearHead(rng.normal(size=PRE_DIM + len(LINK_FEATURES)).astype(np.float32), -1.0)
-            for t in ("github", "ml")
-        },
-        prefilter_dim=PRE_DIM,
-        prefilter_pass={"github": 0.2, "ml": 0.3},
-        meta={"model": "test", "embedding_dim": DIM},
-        stack={"github": (1.0, 0.5, -0.1), "ml": (0.8, 0.2, 0.0)},
-    )
+    models = {
+        topic: TopicModel(
+            gate=_head(rng, NGRAM_DIM + G + K, -1.0),
+            gate_cut=0.5,
+            real=_head(rng, G + K + DIM + 1, -2.0),
+            real_cut=0.25,
+            written=_head(rng, DIM + K + G, -1.0) if written else None,
+            written_cut=1.0,
+            written_floor=-3.0,
+        )
+        for topic in ("github", "ml")
+    }
+    return Heads(("github", "ml"), models, NGRAM_DIM, DIM, ("en",), {"model": "test"})
+
+
+def _inputs(n: int = 5):  # noqa: ANN202
+    rng = np.random.default_rng(1)
+    texts = ["a", "github repo", "llm eval with ChatGPT", "cats", ""][:n]
+    emb = rng.normal(size=(n, DIM)).astype(np.float32)
+    return texts, emb, lexicon_matrix(texts), np.zeros((n, K), dtype=np.float32)
 
 
 def test_round_trip_keeps_every_weight_and_score(tmp_path: Path) -> None:
     heads = make_heads()
     path = heads.save(tmp_path / "heads.npz")
     loaded = Heads.load(path)
-    assert loaded.topics == heads.topics and loaded.stack == heads.stack
-    assert loaded.prefilter_pass == heads.prefilter_pass and loaded.prefilter_dim == PRE_DIM
-    emb = np.random.default_rng(1).normal(size=(5, DIM)).astype(np.float32)
-    links = np.zeros((5, len(LINK_FEATURES)), dtype=np.float32)
-    texts = ["a", "github repo", "llm eval", "cats", ""]
-    ngram = heads.ngram_logits(texts, links)
-    np.testing.assert_allclose(loaded.ngram_logits(texts, links), ngram)
-    np.testing.assert_allclose(loaded.score(emb, links, ngram), heads.score(emb, links, ngram), rtol=1e-6)
+    assert loaded.topics == heads.topics
+    for topic, model in heads.models.items():
+        other = loaded.models[topic]
+        assert (other.gate_cut, other.real_cut, other.written_cut, other.written_floor) == (
+            model.gate_cut,
+            model.real_cut,
+            model.written_cut,
+            model.written_floor,
+        )
+        for name in ("gate", "real", "written"):
+            np.testing.assert_array_equal(getattr(other, name).w, getattr(model, name).w)
+    assert loaded.readable_languages == ("en",) and loaded.ngram_dim == NGRAM_DIM
+    texts, emb, lexicon, links = _inputs()
+    readable = np.asarray([True, True, False, True, True])
+    np.testing.assert_allclose(
+        loaded.gate_logits(texts, lexicon, links), heads.gate_logits(texts, lexicon, links)
+    )
+    np.testing.assert_allclose(
+        loaded.score(emb, lexicon, links, readable), heads.score(emb, lexicon, links, readable), rtol=1e-6
+    )
     # The file holds arrays only: numpy refuses nothing when pickles are off.
     with np.load(path, allow_pickle=False) as data:
         assert all(data[name].dtype != object for name in data.files)
 
 
-def test_gate_round_trips_and_uses_the_static_embedding(tmp_path: Path) -> None:
-    rng = np.random.default_rng(2)
-    static_dim = 6
+def test_written_route_is_closed_for_unreadable_posts_and_under_the_floor() -> None:
     heads = make_heads()
-    heads.gate = {
-        t: LinearHead(rng.normal(size=PRE_DIM + len(LINK_FEATURES) + static_dim).astype(np.float32), -0.5)
-        for t in heads.topics
-    }
-    heads.static_dim, heads.static_scale = static_dim, 10.0
-    loaded = Heads.load(heads.save(tmp_path / "heads.npz"))
-    assert loaded.needs_static and loaded.static_scale == 10.0
-    texts = ["a post", "another one"]
-    links = np.zeros((2, len(LINK_FEATURES)), dtype=np.float32)
-    static = rng.normal(size=(2, static_dim)).astype(np.float32)
-    ngram, pre = loaded.first_stage(texts, links, static)
-    np.testing.assert_allclose(ngram, heads.ngram_logits(texts, links), rtol=1e-6)
-    # The gate, not the n-gram model, is what the prefilter sees, and the static part moves it.
-    _, other = loaded.first_stage(texts, links, -static)
-    assert not np.allclose(pre, other) and not np.allclose(pre, 1 / (1 + np.exp(-ngram)))
-    with pytest.raises(HeadsError, match="static"):
-        loaded.first_stage(texts, links, None)
+    _, emb, lexicon, links = _inputs()
+    routes = heads.routes(emb, lexicon, links, np.zeros(5, dtype=bool))
+    assert (routes[:, :, 1] == 0).all()  # never admitted on an embedding that cannot read the language
+    unreadable_real = routes[:, :, 0]
+    # An unreadable post's network score does not depend on its (meaningless) embedding.
+    np.testing.assert_allclose(
+        heads.routes(-emb, lexicon, links, np.zeros(5, dtype=bool))[:, :, 0], unreadable_real
+    )
+    closed = make_heads()
+    closed.models = {t: TopicModel(**{**m.__dict__, "written_floor": 1e9}) for t, m in closed.models.items()}
+    assert (closed.routes(emb, lexicon, links, np.ones(5, dtype=bool))[:, :, 1] == 0).all()
+    scores = heads.score(emb, lexicon, links, np.ones(5, dtype=bool))
+    assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_heads_without_a_written_route_load_and_score(tmp_path: Path) -> None:
+    heads = Heads.load(make_heads(written=False).save(tmp_path / "heads.npz"))
+    _, emb, lexicon, links = _inputs()
+    assert (heads.routes(emb, lexicon, links, np.ones(5, dtype=bool))[:, :, 1] == 0).all()
 
 
 def test_refuses_a_truncated_file(tmp_path: Path) -> None:
@@ -89,7 +111,7 @@ def test_refuses_edited_weights(tmp_path: Path) -> None:
     path = make_heads().save(tmp_path / "heads.npz")
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
-    arrays["head_ml_w"] = arrays["head_ml_w"] + 1.0  # the checksum in meta no longer matches
+    arrays["real_ml_w"] = arrays["real_ml_w"] + 1.0  # the checksum in meta no longer matches
     np.savez(path, **arrays)
     with pytest.raises(HeadsError, match="checksum"):
         Heads.load(path)
@@ -98,7 +120,7 @@ def test_refuses_edited_weights(tmp_path: Path) -> None:
 def test_refuses_a_pickle(tmp_path: Path) -> None:
     path = tmp_path / "heads.npz"
     np.savez(
-        path, meta=np.asarray(json.dumps({"format": 1})), head_ml_w=np.asarray([{"evil": 1}], dtype=object)
+        path, meta=np.asarray(json.dumps({"format": 2})), real_ml_w=np.asarray([{"evil": 1}], dtype=object)
     )
     with pytest.raises(HeadsError):
         Heads.load(path)
@@ -106,7 +128,7 @@ def test_refuses_a_pickle(tmp_path: Path) -> None:
 
 def test_refuses_wrong_shapes_and_missing_files(tmp_path: Path) -> None:
     heads = make_heads()
-    heads.meta["embedding_dim"] = DIM + 1  # claims a bigger model than its weights fit
+    heads.embedding_dim = DIM + 1  # claims a bigger model than its weights fit
     path = heads.save(tmp_path / "heads.npz")
     with pytest.raises(HeadsError, match="shape"):
         Heads.load(path)
@@ -135,10 +157,21 @@ def test_thresholds_decide_kept_topics() -> None:
     assert kept_topics(scores, settings.thresholds) == ["github", "ml"]
 
 
-def test_prefilter_passes_when_any_topic_reaches_its_limit() -> None:
+def test_first_stage_passes_when_any_topic_reaches_its_cut() -> None:
     heads = make_heads()
-    pre = np.asarray([[0.1, 0.1], [0.25, 0.0], [0.0, 0.3], [0.19, 0.29]])
-    assert heads.prefilter_passes(pre).tolist() == [False, True, True, False]
+    gate = np.asarray([[0.1, 0.1], [0.6, 0.0], [0.0, 0.5], [0.49, 0.49]])
+    assert heads.passes(gate).tolist() == [False, True, True, False]
+
+
+def test_refuses_heads_made_for_other_lexicon_groups(tmp_path: Path) -> None:
+    path = make_heads().save(tmp_path / "heads.npz")
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    meta["lexicon_groups"] = meta["lexicon_groups"][:-1]
+    np.savez(path, meta=np.asarray(json.dumps(meta)), **arrays)
+    with pytest.raises(HeadsError, match="lexicon"):
+        Heads.load(path)
 
 
 def test_link_features_see_cards_and_other_forges() -> None:

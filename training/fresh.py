@@ -17,6 +17,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from training import ai_rule
 from training.generate import Builder
 
 OUT = Path(__file__).resolve().parents[1] / "firehose" / "classify" / "data" / "fresh.jsonl"
@@ -781,7 +782,7 @@ def build() -> list[dict]:
         record = builder.record(
             text, lang=lang, links=links, card=extras.get("card"), reply=extras.get("reply", False)
         )
-        rows.append({"id": f"fresh-{index:03d}", "labels": labels, "record": record})
+        rows.append(ai_rule.relabel({"id": f"fresh-{index:03d}", "labels": labels, "record": record}))
     return rows
 
 

@@ -15,6 +15,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from training import ai_rule
 from training.phrases import english, everyday, intl, ml_jargon, replies_and_short, slang_and_everyday
 
 OUT = Path(__file__).resolve().parents[1] / "firehose" / "classify" / "data"  # where `gitfeed train` reads
@@ -147,7 +148,8 @@ def build() -> list[dict]:
                 card=spec.get("card"),
                 reply=spec.get("reply", rng.random() < 0.12),
             )
-            rows.append({"id": f"{group}-{index:03d}", "group": group, "labels": labels, "record": record})
+            row = {"id": f"{group}-{index:03d}", "group": group, "labels": labels, "record": record}
+            rows.append(ai_rule.relabel(row))
     return rows
 
 

@@ -1,7 +1,21 @@
-"""Topic heads and the prefilter: linear models stored as plain npz arrays, loaded with numpy only.
+"""The trained classifier: per topic a cheap first stage and two linear heads, stored as plain npz arrays.
 
 A pickle can run code when loaded; these files are arrays and one JSON string, read with
 `allow_pickle=False`, and a checksum over every array catches a damaged or edited file.
+
+Per topic (`TopicModel`):
+- `gate`, the first stage: a linear model over [hashed n-grams, lexicon groups, link features], no model
+  run. A post whose gate logit is under `gate_cut` for every topic is never embedded and scores 0.
+- `real`, the network head: over [lexicon * LEX_SCALE, link features, embedding * readable, unreadable],
+  trained on real posts at the network's base rate. `readable` is 1 when the encoder reads the post's
+  language; otherwise the embedding is zero and only the lexicon and links speak.
+- `written`, the practitioner head: over [embedding, link features, lexicon], trained on the written
+  dataset, where technical ML and GitHub posts are plentiful and the real sample has few. It admits a
+  post only when the encoder reads its language and the network head gives it at least `written_floor`,
+  so its blind spots (everyday posts the templates never showed it) stay closed.
+
+score = max(sigmoid(z_real - real_cut), sigmoid(z_written - written_cut) where the written route is open):
+0.5 is the operating point chosen on held-out real posts, so FEEDGEN_THRESHOLD_* = 0.5 means "as trained".
 """
 
 from __future__ import annotations
@@ -16,9 +30,12 @@ from typing import Any
 import numpy as np
 
 from firehose.classify.features import LINK_FEATURES, hashed_ngrams
+from firehose.classify.lexicon import GROUPS
 
-FORMAT = 1
+FORMAT = 2
 DEFAULT_HEADS_PATH = Path(__file__).resolve().parent / "heads" / "heads.npz"
+LEX_SCALE = 3.0  # lexicon features are 0/1 like links; x3 lets L2-regularized heads give them weight
+_FIELDS = ("gate", "real", "written")
 
 
 class HeadsError(Exception):
@@ -31,133 +48,99 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LinearHead:
-    """p = sigmoid(x . w + b)."""
+    """z = x . w + b (a logit)."""
 
     w: np.ndarray
     b: float
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return sigmoid(x @ self.w + self.b)
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.w + self.b
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    gate: LinearHead
+    gate_cut: float
+    real: LinearHead
+    real_cut: float
+    written: LinearHead | None = None
+    written_cut: float = 0.0
+    written_floor: float = 0.0
+
+
+def real_features(embeddings: np.ndarray, lexicon: np.ndarray, links: np.ndarray, readable: np.ndarray):  # noqa: ANN201
+    """[lexicon * LEX_SCALE, links, embedding * readable, 1 - readable] (n, G + K + d + 1)."""
+    r = readable.astype(np.float32)[:, None]
+    return np.hstack([lexicon * LEX_SCALE, links, embeddings * r, 1.0 - r]).astype(np.float32)
+
+
+def written_features(embeddings: np.ndarray, lexicon: np.ndarray, links: np.ndarray) -> np.ndarray:
+    return np.hstack([embeddings, links, lexicon]).astype(np.float32)
 
 
 @dataclass
 class Heads:
-    """Per topic: a head over [embedding, link features], a hashed n-gram model over [n-grams, link
-    features], and a stacker that blends their logits: score = sigmoid(a * z_emb + b * z_ngram + c).
-
-    The prefilter (first stage) decides which posts are embedded at all: a post whose first-stage
-    probability is under `prefilter_pass[topic]` for every topic has no chance and scores 0. The first
-    stage is the `gate` model when there is one, over [hashed n-grams, link features, static embedding *
-    static_scale] (the static embedding is the model's input token embeddings averaged,
-    `Embedder.static`, which knows that "llama" and "pretraining" are ML words without running the
-    model); heads files without a gate use the n-gram model itself.
-
-    `gate_voice[topic]` (g, chosen by cross-validation in training; 0 when absent) adds the gate's logit
-    to the stacker's cheap voice: z_ngram + g * z_gate. The gate is computed anyway for the prefilter, and
-    its static embedding knows ML words in other languages and slang that no n-gram in the data has.
-    """
-
     topics: tuple[str, ...]
-    heads: dict[str, LinearHead]
-    prefilter: dict[str, LinearHead] = field(default_factory=dict)
-    prefilter_dim: int = 0
-    prefilter_pass: dict[str, float] = field(default_factory=dict)
+    models: dict[str, TopicModel]
+    ngram_dim: int
+    embedding_dim: int
+    readable_languages: tuple[str, ...] = ("en",)
     meta: dict[str, Any] = field(default_factory=dict)
-    stack: dict[str, tuple[float, float, float]] = field(default_factory=dict)
-    gate: dict[str, LinearHead] = field(default_factory=dict)
-    static_dim: int = 0
-    static_scale: float = 1.0
-    gate_voice: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def embedding_dim(self) -> int:
-        return int(self.meta["embedding_dim"])
-
-    @property
-    def needs_static(self) -> bool:
-        return bool(self.gate) and self.static_dim > 0
-
-    def embedding_logits(self, embeddings: np.ndarray, links: np.ndarray) -> np.ndarray:
-        x = np.hstack([embeddings.astype(np.float32), links.astype(np.float32)])
-        if len(x) == 0:
-            return np.zeros((0, len(self.topics)))
-        return np.stack([x @ self.heads[t].w + self.heads[t].b for t in self.topics], axis=1)
-
-    def score(
-        self, embeddings: np.ndarray, links: np.ndarray, ngram_logits: np.ndarray | None = None
-    ) -> np.ndarray:
-        """(n, topics) probabilities from embeddings (n, d), link features (n, k) and n-gram logits."""
-        z = self.embedding_logits(embeddings, links)
-        if not self.stack or ngram_logits is None:
-            return sigmoid(z)
-        a, b, c = (np.asarray([self.stack[t][i] for t in self.topics]) for i in range(3))
-        return sigmoid(a * z + b * ngram_logits + c)
-
-    def _sparse_logits(
-        self, models: dict[str, LinearHead], buckets: list[list[int]], links: np.ndarray
-    ) -> np.ndarray:
-        out = np.zeros((len(buckets), len(self.topics)))
-        n_links = len(LINK_FEATURES)
+    def gate_logits(self, texts: Sequence[str], lexicon: np.ndarray, links: np.ndarray) -> np.ndarray:
+        """(n, topics) first-stage logits; hashes each text once for every topic."""
+        out = np.zeros((len(texts), len(self.topics)))
+        if not len(texts):
+            return out
+        buckets = [hashed_ngrams(text, self.ngram_dim) for text in texts]
+        dense = np.hstack([lexicon * LEX_SCALE, links]).astype(np.float32)
         for col, topic in enumerate(self.topics):
-            w = models[topic].w
-            out[:, col] = [w[row].sum() for row in buckets]
-            if len(buckets):
-                out[:, col] += links @ w[self.prefilter_dim : self.prefilter_dim + n_links] + models[topic].b
+            gate = self.models[topic].gate
+            out[:, col] = [gate.w[row].sum() for row in buckets]
+            out[:, col] += dense @ gate.w[self.ngram_dim :] + gate.b
         return out
 
-    def first_stage(
-        self, texts: Sequence[str], links: np.ndarray, static: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(the stacker's cheap voice, prefilter probabilities), both (n, topics); no model run.
+    def passes(self, gate_logits: np.ndarray) -> np.ndarray:
+        """(n,) True where any topic's gate logit reaches its cut: these posts go on to the model."""
+        cuts = np.asarray([self.models[topic].gate_cut for topic in self.topics])
+        return (gate_logits >= cuts).any(axis=1)
 
-        The cheap voice is the n-gram logit plus `gate_voice[topic]` times the gate logit. Hashes each text
-        once for both. `static` (n, static_dim) is needed when the heads have a gate.
-        """
-        if not self.prefilter:
-            zeros = np.zeros((len(texts), len(self.topics)))
-            return zeros, sigmoid(zeros)
-        buckets = [hashed_ngrams(text, self.prefilter_dim) for text in texts]
-        ngram = self._sparse_logits(self.prefilter, buckets, links)
-        if not self.gate:
-            return ngram, sigmoid(ngram)
-        if static is None or static.shape != (len(texts), self.static_dim):
-            raise HeadsError(f"the prefilter gate needs static embeddings of {self.static_dim} dims")
-        gate = self._sparse_logits(self.gate, buckets, links)
-        if len(texts):
-            start = self.prefilter_dim + len(LINK_FEATURES)
-            weights = np.stack([self.gate[topic].w[start:] for topic in self.topics], axis=1)
-            gate += (static.astype(np.float32) * self.static_scale) @ weights
-        voice = np.asarray([self.gate_voice.get(topic, 0.0) for topic in self.topics])
-        return ngram + voice * gate, sigmoid(gate)
+    def score(
+        self, embeddings: np.ndarray, lexicon: np.ndarray, links: np.ndarray, readable: np.ndarray
+    ) -> np.ndarray:
+        """(n, topics) scores of posts that passed the first stage (embeddings of unreadable posts: 0)."""
+        return self.routes(embeddings, lexicon, links, readable).max(axis=2)
 
-    def ngram_logits(self, texts: Sequence[str], links: np.ndarray) -> np.ndarray:
-        """(n, topics) logits of the hashed n-gram model; cheap (no model)."""
-        if not self.prefilter:
-            return np.zeros((len(texts), len(self.topics)))
-        buckets = [hashed_ngrams(text, self.prefilter_dim) for text in texts]
-        return self._sparse_logits(self.prefilter, buckets, links)
-
-    def prefilter_passes(self, pre: np.ndarray) -> np.ndarray:
-        """(n,) True where any topic's prefilter probability reaches its pass threshold."""
-        limits = np.asarray([self.prefilter_pass[topic] for topic in self.topics])
-        return (pre >= limits).any(axis=1)
+    def routes(
+        self, embeddings: np.ndarray, lexicon: np.ndarray, links: np.ndarray, readable: np.ndarray
+    ) -> np.ndarray:
+        """(n, topics, 2): the network route's and the written route's scores (0 where it is closed)."""
+        out = np.zeros((len(embeddings), len(self.topics), 2))
+        if not len(embeddings):
+            return out
+        xr = real_features(embeddings, lexicon, links, readable)
+        xw = written_features(embeddings, lexicon, links)
+        for col, topic in enumerate(self.topics):
+            model = self.models[topic]
+            z_real = model.real.logit(xr)
+            out[:, col, 0] = sigmoid(z_real - model.real_cut)
+            if model.written is not None:
+                open_ = readable.astype(bool) & (z_real >= model.written_floor)
+                out[:, col, 1] = np.where(open_, sigmoid(model.written.logit(xw) - model.written_cut), 0.0)
+        return out
 
     # ------------------------------------------------------------------ storage
     def _arrays(self) -> dict[str, np.ndarray]:
         arrays: dict[str, np.ndarray] = {}
-        for topic in self.topics:
-            arrays[f"head_{topic}_w"] = np.asarray(self.heads[topic].w, dtype=np.float32)
-            arrays[f"head_{topic}_b"] = np.asarray([self.heads[topic].b], dtype=np.float64)
-            if self.prefilter:
-                arrays[f"pre_{topic}_w"] = np.asarray(self.prefilter[topic].w, dtype=np.float32)
-                arrays[f"pre_{topic}_b"] = np.asarray([self.prefilter[topic].b], dtype=np.float64)
-            if self.gate:
-                arrays[f"gate_{topic}_w"] = np.asarray(self.gate[topic].w, dtype=np.float32)
-                arrays[f"gate_{topic}_b"] = np.asarray([self.gate[topic].b], dtype=np.float64)
-            if topic in self.stack:
-                arrays[f"stack_{topic}"] = np.asarray(self.stack[topic], dtype=np.float64)
-            if self.gate_voice.get(topic):
-                arrays[f"voice_{topic}"] = np.asarray([self.gate_voice[topic]], dtype=np.float64)
+        for topic, model in self.models.items():
+            for name in _FIELDS:
+                head = getattr(model, name)
+                if head is not None:
+                    arrays[f"{name}_{topic}_w"] = np.asarray(head.w, dtype=np.float32)
+                    arrays[f"{name}_{topic}_b"] = np.asarray([head.b], dtype=np.float64)
+            arrays[f"cuts_{topic}"] = np.asarray(
+                [model.gate_cut, model.real_cut, model.written_cut, model.written_floor], dtype=np.float64
+            )
         return arrays
 
     def save(self, path: Path | str) -> Path:
@@ -169,10 +152,10 @@ class Heads:
             "format": FORMAT,
             "topics": list(self.topics),
             "link_features": list(LINK_FEATURES),
-            "prefilter_dim": self.prefilter_dim,
-            "prefilter_pass": self.prefilter_pass,
-            "static_dim": self.static_dim,
-            "static_scale": self.static_scale,
+            "lexicon_groups": list(GROUPS),
+            "ngram_dim": self.ngram_dim,
+            "embedding_dim": self.embedding_dim,
+            "readable_languages": list(self.readable_languages),
             "checksum": _checksum(arrays),
         }
         tmp = path.with_suffix(".tmp.npz")
@@ -195,53 +178,51 @@ class Heads:
         except (KeyError, ValueError) as error:
             raise HeadsError(f"heads file {path} has no readable metadata") from error
         if meta.get("format") != FORMAT:
-            raise HeadsError(f"heads file {path} has format {meta.get('format')!r}, expected {FORMAT}")
+            raise HeadsError(
+                f"heads file {path} has format {meta.get('format')!r}, expected {FORMAT}: retrain"
+            )
         if meta.get("checksum") != _checksum(arrays):
             raise HeadsError(f"heads file {path} fails its checksum: it was damaged or edited")
         if list(meta.get("link_features", [])) != list(LINK_FEATURES):
             raise HeadsError(f"heads file {path} was trained with other link features: retrain")
-        topics = tuple(meta["topics"])
-        width = int(meta["embedding_dim"]) + len(LINK_FEATURES)
-        heads, prefilter, stack, gate, gate_voice = {}, {}, {}, {}, {}
-        for topic in topics:
-            w = arrays[f"head_{topic}_w"]
-            if w.shape != (width,) or not np.isfinite(w).all():
-                raise HeadsError(
-                    f"heads file {path}: head {topic!r} has shape {w.shape}, expected ({width},)"
-                )
-            heads[topic] = LinearHead(w.astype(np.float32), float(arrays[f"head_{topic}_b"][0]))
-            if f"pre_{topic}_w" in arrays:
-                pre_w = arrays[f"pre_{topic}_w"]
-                if pre_w.shape != (int(meta.get("prefilter_dim", 0)) + len(LINK_FEATURES),):
-                    raise HeadsError(f"heads file {path}: prefilter {topic!r} has shape {pre_w.shape}")
-                prefilter[topic] = LinearHead(pre_w, float(arrays[f"pre_{topic}_b"][0]))
-            if f"gate_{topic}_w" in arrays:
-                gate_w = arrays[f"gate_{topic}_w"]
-                gate_width = (
-                    int(meta.get("prefilter_dim", 0)) + len(LINK_FEATURES) + int(meta.get("static_dim", 0))
-                )
-                if gate_w.shape != (gate_width,) or not np.isfinite(gate_w).all():
-                    raise HeadsError(f"heads file {path}: gate {topic!r} has shape {gate_w.shape}")
-                gate[topic] = LinearHead(gate_w, float(arrays[f"gate_{topic}_b"][0]))
-            if f"stack_{topic}" in arrays:
-                a, b, c = (float(v) for v in arrays[f"stack_{topic}"])
-                stack[topic] = (a, b, c)
-            if f"voice_{topic}" in arrays:
-                if topic not in gate:
-                    raise HeadsError(f"heads file {path}: {topic!r} mixes in a gate it does not have")
-                gate_voice[topic] = float(arrays[f"voice_{topic}"][0])
+        if list(meta.get("lexicon_groups", [])) != list(GROUPS):
+            raise HeadsError(f"heads file {path} was trained with other lexicon groups: retrain")
+        ngram_dim, dim = int(meta["ngram_dim"]), int(meta["embedding_dim"])
+        widths = {
+            "gate": ngram_dim + len(GROUPS) + len(LINK_FEATURES),
+            "real": len(GROUPS) + len(LINK_FEATURES) + dim + 1,
+            "written": dim + len(LINK_FEATURES) + len(GROUPS),
+        }
+        models = {}
+        for topic in meta["topics"]:
+            heads: dict[str, LinearHead | None] = {}
+            for name in _FIELDS:
+                w = arrays.get(f"{name}_{topic}_w")
+                if w is None:
+                    if name != "written":
+                        raise HeadsError(f"heads file {path}: topic {topic!r} has no {name} head")
+                    heads[name] = None
+                    continue
+                if w.shape != (widths[name],) or not np.isfinite(w).all():
+                    raise HeadsError(
+                        f"heads file {path}: {name} head of {topic!r} has shape {w.shape}, "
+                        f"expected ({widths[name]},)"
+                    )
+                heads[name] = LinearHead(w.astype(np.float32), float(arrays[f"{name}_{topic}_b"][0]))
+            cuts = arrays.get(f"cuts_{topic}")
+            if cuts is None or cuts.shape != (4,) or not np.isfinite(cuts).all():
+                raise HeadsError(f"heads file {path}: topic {topic!r} has no valid cuts")
+            gate_cut, real_cut, written_cut, written_floor = (float(v) for v in cuts)
+            models[topic] = TopicModel(
+                heads["gate"], gate_cut, heads["real"], real_cut, heads["written"], written_cut, written_floor
+            )
         return cls(
-            topics=topics,
-            heads=heads,
-            prefilter=prefilter,
-            prefilter_dim=int(meta.get("prefilter_dim", 0)),
-            prefilter_pass={k: float(v) for k, v in meta.get("prefilter_pass", {}).items()},
+            topics=tuple(meta["topics"]),
+            models=models,
+            ngram_dim=ngram_dim,
+            embedding_dim=dim,
+            readable_languages=tuple(meta.get("readable_languages", ["en"])),
             meta=meta,
-            stack=stack,
-            gate=gate,
-            static_dim=int(meta.get("static_dim", 0)),
-            static_scale=float(meta.get("static_scale", 1.0)),
-            gate_voice=gate_voice,
         )
 
 

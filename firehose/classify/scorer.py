@@ -1,13 +1,15 @@
 """EmbeddingScorer: the classifier behind `firehose.scoring.PostScorer`.
 
-Path per batch: link features -> (optional) hashed n-gram prefilter -> embed the posts that pass ->
-topic heads. A post the prefilter turns away never reaches the model and scores 0 on every topic.
+Path per batch: the text a post shows (text, card, alt texts; capped) -> lexicon groups and link
+features -> the first stage (hashed n-grams, no model) -> for the few posts that pass: their language ->
+the model embeds those whose language it reads -> the topic heads. A post the first stage turns away
+scores 0 on every topic and never reaches the model.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,22 +17,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from firehose.classify.embedder import Embedder
-from firehose.classify.features import embed_text, link_matrix
+from firehose.classify.features import LINK_FEATURES, embed_text, link_matrix
 from firehose.classify.heads import DEFAULT_HEADS_PATH, Heads, HeadsError
+from firehose.classify.language import detect_language
+from firehose.classify.lexicon import GROUPS, lexicon_matrix, matched_groups
 
 if TYPE_CHECKING:
     from firehose.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def kept_topics(scores: Mapping[str, float], thresholds: Mapping[str, float]) -> list[str]:
-    """Topics whose score reaches the topic's threshold (same rule as firehose.scoring when present)."""
-    try:
-        from firehose.scoring import kept_topics as shared
-    except ImportError:
-        return [topic for topic, score in scores.items() if score >= thresholds.get(topic, 1.0)]
-    return list(shared(scores, thresholds))
+# Topics a link feature or a lexicon group decides on its own, as the label rules say: a post that links
+# GitHub, or gives a repository's star count, is about GitHub (LABELS.md), whatever the heads think of its
+# other words. Such a post always scores 1.0 on the topic.
+LINK_RULES: dict[str, str] = {"github": "github_link"}
+LEXICON_RULES: dict[str, str] = {"github": "github_stars"}
+# And the one the other way: crypto "AI tokens" are not `ml` (LABELS.md), so a post in a crypto context
+# never enters the ml feed on the heads' word, however much AI it names.
+VETO_RULES: dict[str, str] = {"ml": "crypto_context"}
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,23 @@ class Explanation:
 
     text: str
     links: list[float]
+    lexicon: list[str]
+    language: str
+    readable: bool
     prefilter: dict[str, float]
     prefilter_passed: bool
+    routes: dict[str, tuple[float, float, float]]  # network head, written head, link/lexicon rule
     scores: dict[str, float]
+
+
+@dataclass
+class ScorerCounts:
+    """What the scorer did with the posts it saw (for stats and benchmarks)."""
+
+    seen: int = 0
+    passed: int = 0  # went past the first stage
+    embedded: int = 0  # reached the model
+    unreadable: int = 0  # passed, but in a language the encoder does not read: scored without it
 
 
 class EmbeddingScorer:
@@ -58,41 +75,76 @@ class EmbeddingScorer:
         self.embedder = embedder
         self.heads = heads
         self.topics: tuple[str, ...] = heads.topics
-        self.use_prefilter = prefilter and bool(heads.prefilter) and bool(heads.prefilter_pass)
-        self.posts_seen = 0
-        self.posts_embedded = 0
+        self.use_prefilter = prefilter
+        self.counts = ScorerCounts()
+
+    @property
+    def posts_seen(self) -> int:
+        return self.counts.seen
+
+    @property
+    def posts_embedded(self) -> int:
+        return self.counts.embedded
 
     def score(self, records: Sequence[dict]) -> list[dict[str, float]]:
         return [dict(zip(self.topics, row, strict=True)) for row in self.score_matrix(records).tolist()]
 
     def score_matrix(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
         """(n, topics) scores as an array."""
-        scores, _, _ = self._run(records)
-        return scores
+        return self._run(records)[0].max(axis=2)
 
-    def _run(self, records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _run(self, records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """(routes (n, topics, 3): network head, written head, link rule; gate logits; passed; languages of
+        the passed posts ('' for the others))."""
         texts = [embed_text(record) for record in records]
+        lexicon = lexicon_matrix(texts)
         links = link_matrix(records)
-        scores = np.zeros((len(records), len(self.topics)))
-        static = self.embedder.static(texts) if self.heads.needs_static else None
-        ngram, pre = self.heads.first_stage(texts, links, static)
-        passed = self.heads.prefilter_passes(pre) if self.use_prefilter else np.ones(len(records), dtype=bool)
+        gate = self.heads.gate_logits(texts, lexicon, links)
+        passed = self.heads.passes(gate) if self.use_prefilter else np.ones(len(records), dtype=bool)
+        routes = np.zeros((len(records), len(self.topics), 3))
+        for topic, feature in LINK_RULES.items():
+            if topic in self.topics:
+                routes[:, self.topics.index(topic), 2] = links[:, LINK_FEATURES.index(feature)]
+        for topic, group in LEXICON_RULES.items():
+            if topic in self.topics:
+                column = self.topics.index(topic)
+                routes[:, column, 2] = np.maximum(routes[:, column, 2], lexicon[:, GROUPS.index(group)])
+        languages = [""] * len(records)
         index = np.flatnonzero(passed)
+        readable = np.zeros(len(index), dtype=bool)
+        for row, i in enumerate(index):
+            languages[i] = detect_language(texts[i])
+            readable[row] = languages[i] in self.heads.readable_languages
         if len(index):
-            embeddings = self.embedder.encode([texts[i] for i in index])
-            scores[index] = self.heads.score(embeddings, links[index], ngram[index])
-        self.posts_seen += len(records)
-        self.posts_embedded += len(index)
-        return scores, pre, passed
+            embeddings = np.zeros((len(index), self.embedder.dim), dtype=np.float32)
+            to_embed = np.flatnonzero(readable)
+            if len(to_embed):
+                embeddings[to_embed] = self.embedder.encode([texts[index[row]] for row in to_embed])
+            routes[index, :, :2] = self.heads.routes(embeddings, lexicon[index], links[index], readable)
+        for topic, group in VETO_RULES.items():
+            if topic in self.topics:
+                vetoed = lexicon[:, GROUPS.index(group)] > 0
+                routes[vetoed, self.topics.index(topic), :2] = 0.0
+        self.counts.seen += len(records)
+        self.counts.passed += len(index)
+        self.counts.embedded += int(readable.sum())
+        self.counts.unreadable += int(len(index) - readable.sum())
+        return routes, gate, passed, languages
 
     def explain(self, record: dict[str, Any]) -> Explanation:
-        scores, pre, passed = self._run([record])
+        routes, gate, passed, languages = self._run([record])
+        text = embed_text(record)
+        language = languages[0] or detect_language(text)
         return Explanation(
-            text=embed_text(record),
+            text=text,
             links=link_matrix([record])[0].tolist(),
-            prefilter={t: float(v) for t, v in zip(self.topics, pre[0], strict=True)},
+            lexicon=matched_groups(text),
+            language=language,
+            readable=language in self.heads.readable_languages,
+            prefilter={t: float(v) for t, v in zip(self.topics, gate[0], strict=True)},
             prefilter_passed=bool(passed[0]),
-            scores={t: float(v) for t, v in zip(self.topics, scores[0], strict=True)},
+            routes={t: tuple(float(v) for v in routes[0, c]) for c, t in enumerate(self.topics)},
+            scores={t: float(v) for t, v in zip(self.topics, routes[0].max(axis=1), strict=True)},
         )
 
 

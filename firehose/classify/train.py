@@ -1,9 +1,16 @@
-"""Train the topic heads and the prefilter from the labeled dataset; write them as npz arrays.
+"""Train the classifier (first stage and both heads per topic) and choose its operating points.
 
-scikit-learn fits logistic regressions here (train time only); scoring needs numpy alone. The
-regularization strength is chosen by cross-validation on the training file only, with folds that
-keep each phrasing group together (ids are `<group>-<n>`), so the choice rewards generalizing to
-new wordings. The held-out file is never read here.
+Two kinds of labeled posts, each doing what it is good for:
+- real posts (`realdata`, the train split only, plus the operator's labels from `gitfeed label`): the
+  network as it is, about 99% off-topic in dozens of languages. The first stage and the network head
+  learn from them, and every threshold is chosen on their out-of-fold scores, so the operating point
+  holds at the network's base rate;
+- written posts (`data/train.jsonl`): technical ML and GitHub posts and word traps, plentiful where the
+  real sample has a handful. The written head learns from them alone (folds keep phrasing groups
+  together), and is trusted only where the network head does not rule a post out.
+
+scikit-learn fits the logistic regressions (train time only); scoring needs numpy alone. The real test
+split and the written held-out files are never read here.
 """
 
 from __future__ import annotations
@@ -19,52 +26,69 @@ from firehose.classify.batcher import batched
 from firehose.classify.embedder import Embedder
 from firehose.classify.evaluate import LabeledPost, load_jsonl
 from firehose.classify.features import embed_text, hashed_ngrams, link_matrix
-from firehose.classify.heads import Heads, LinearHead
+from firehose.classify.heads import LEX_SCALE, Heads, LinearHead, TopicModel, real_features, written_features
+from firehose.classify.language import detect_language
+from firehose.classify.lexicon import lexicon_matrix
 from firehose.topics import TOPICS
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-HEAD_C = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
-HEAD_C_TOLERANCE = 0.005
-PREFILTER_DIM = 1 << 18
-NGRAM_C = 4.0
-PREFILTER_C = (1.0, 4.0)  # the gate's C, per topic: fewest negatives passing at PREFILTER_RECALL (CV)
-STATIC_SCALE = 10.0  # unit-norm 384-d static embeddings (values ~0.05) vs 0/1 n-gram features
-PREFILTER_RECALL = 0.99  # share of a topic's positives that must pass the first stage (out of fold)
-PREFILTER_MAX_PASS = 0.3
-# Weight g of the gate's logit in the stacker's cheap voice (z_ngram + g * z_gate), per topic by CV; the
-# smallest g within HEAD_C_TOLERANCE of the best wins (0 is the n-gram voice alone).
-GATE_VOICE = (0.0, 0.5, 1.0, 2.0)
-OPERATING_POINTS = (
-    0.3,
-    0.35,
-    0.4,
-    0.45,
-    0.5,
-    0.55,
-    0.6,
-    0.65,
-    0.7,
-)  # never demand more than this probability to pass
+NGRAM_DIM = 1 << 18
+READABLE_LANGUAGES = ("en",)  # all-MiniLM-L6-v2 was trained on English text only
+GATE_C = 0.5
+GATE_WRITTEN_WEIGHT = 0.3  # written posts teach the gate ML and GitHub words the real sample lacks
+GATE_RECALL = 0.98  # share of real on-topic posts (out of fold) the first stage should keep...
+GATE_MAX_PASS = 0.08  # ...unless that sends more than this share of real posts to the model
+REAL_C = 0.3
+# The network head also sees the written posts, lightly: their word traps (a cockpit's copilot, "AI tokens")
+# teach it what the lexicon's words mean beside other words; their positives barely move its base rate.
+REAL_WRITTEN_NEGATIVE_WEIGHT = 0.3
+REAL_WRITTEN_POSITIVE_WEIGHT = 0.1
+WRITTEN_C = 4.0
+UNCERTAIN_WEIGHT = 0.5
+# The operating point: the real route's cut, the written route's cut and the floor it needs from the
+# network head, searched together on out-of-fold scores. The written set's F1 counts up to a cap, so it
+# can never buy itself precision on the network.
+REAL_CUTS = np.arange(-4.0, 4.01, 0.25)
+WRITTEN_CUTS = np.arange(-2.0, 6.01, 0.5)
+WRITTEN_FLOORS = np.arange(-12.0, 2.01, 1.0)
+WRITTEN_F1_WEIGHT, WRITTEN_F1_CAP = 0.5, 0.93
+FOLDS = 5
 
 
 @dataclass
 class TrainReport:
-    n: int
+    n_real: int
+    n_written: int
     heads: Heads
     path: Path
     seconds: float
-    cv_f1: dict[str, float]
+    cv: dict[str, dict[str, float]]
 
 
-def groups_of(posts: Sequence[LabeledPost]) -> np.ndarray:
-    """Phrasing group of each post: the id without its trailing counter."""
-    return np.asarray([post.id.rsplit("-", 1)[0] for post in posts])
+@dataclass
+class _Domain:
+    """One kind of labeled post, with everything the models read of it."""
+
+    posts: list[LabeledPost]
+    texts: list[str]
+    lexicon: np.ndarray
+    links: np.ndarray
+    readable: np.ndarray
+    embeddings: np.ndarray
+    groups: np.ndarray
+
+    def y(self, topic: str) -> np.ndarray:
+        return np.asarray([topic in post.labels for post in self.posts], dtype=int)
+
+    def weights(self) -> np.ndarray:
+        return np.asarray([UNCERTAIN_WEIGHT if post.uncertain else 1.0 for post in self.posts])
+
+    def certain(self) -> np.ndarray:
+        return np.asarray([not post.uncertain for post in self.posts])
 
 
-def hashed_matrix(  # noqa: ANN201 - csr
-    texts: Sequence[str], links: np.ndarray, dim: int = PREFILTER_DIM, static: np.ndarray | None = None
-):
-    """First-stage features in the Heads layout: [hashed n-grams, links, static * STATIC_SCALE]."""
+def hashed_matrix(texts: Sequence[str], dense: np.ndarray, dim: int = NGRAM_DIM):  # noqa: ANN201 - csr
+    """First-stage features in the Heads layout: [hashed n-grams, dense (lexicon * LEX_SCALE, links)]."""
     from scipy.sparse import csr_matrix, hstack
 
     rows, cols = [], []
@@ -73,179 +97,242 @@ def hashed_matrix(  # noqa: ANN201 - csr
         rows.extend([row] * len(buckets))
         cols.extend(buckets)
     grams = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(texts), dim))
-    parts = [grams, csr_matrix(links)]
-    if static is not None:
-        parts.append(csr_matrix(static * STATIC_SCALE))
-    return hstack(parts).tocsr()
+    return hstack([grams, csr_matrix(dense)]).tocsr()
 
 
-def _folds(y: np.ndarray, groups: np.ndarray, k: int = 5):  # noqa: ANN202
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    return list(
-        StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=0).split(np.zeros(len(y)), y, groups)
+def _domain(
+    embedder: Embedder,
+    posts: Sequence[LabeledPost],
+    groups: Sequence[str],
+    progress: Callable[[int], None] | None,
+    *,
+    embed_all: bool = False,
+) -> _Domain:
+    texts = [embed_text(post.record) for post in posts]
+    readable = np.asarray([detect_language(text) in READABLE_LANGUAGES for text in texts])
+    embeddings = np.zeros((len(posts), embedder.dim), dtype=np.float32)
+    wanted = np.flatnonzero(readable) if not embed_all else np.arange(len(posts))
+    for chunk in batched(wanted.tolist(), 64):
+        embeddings[chunk] = embedder.encode([texts[i] for i in chunk])
+        if progress is not None:
+            progress(len(chunk))
+    return _Domain(
+        list(posts),
+        texts,
+        lexicon_matrix(texts),
+        link_matrix([post.record for post in posts]),
+        readable,
+        embeddings,
+        np.asarray(groups),
     )
 
 
-def _oof(make, x, y: np.ndarray, folds) -> np.ndarray:  # noqa: ANN001
+def _folds(y: np.ndarray, groups: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    k = max(2, min(FOLDS, int(y.sum()), int((1 - y).sum())))
+    if groups is None:
+        return list(StratifiedKFold(k, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
+    return list(StratifiedGroupKFold(k, shuffle=True, random_state=0).split(np.zeros(len(y)), y, groups))
+
+
+def _fit(x, y: np.ndarray, w: np.ndarray, c: float, balanced: bool = False):  # noqa: ANN001, ANN202
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None)
+    return model.fit(x, y, sample_weight=w)
+
+
+def _head(model) -> LinearHead:  # noqa: ANN001
+    return LinearHead(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
+
+
+def _out_of_fold(x, y, w, c, folds, *, balanced=False, extra=None) -> np.ndarray:  # noqa: ANN001
+    """Out-of-fold logits on x; `extra` (x, y, w) joins every fold's training set (never scored)."""
+    from scipy.sparse import issparse, vstack
+
     out = np.zeros(len(y))
     for train_idx, test_idx in folds:
-        model = make().fit(x[train_idx], y[train_idx])
-        out[test_idx] = model.predict_proba(x[test_idx])[:, 1]
+        xs, ys, ws = x[train_idx], y[train_idx], w[train_idx]
+        if extra is not None:
+            stack = vstack if issparse(xs) else np.vstack
+            xs, ys, ws = stack([xs, extra[0]]), np.concatenate([ys, extra[1]]), np.concatenate([ws, extra[2]])
+        out[test_idx] = _fit(xs, ys, ws, c, balanced).decision_function(x[test_idx])
     return out
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-def _f1(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    pred = p >= threshold
-    tp = float((pred & (y == 1)).sum())
-    fp = float((pred & (y == 0)).sum())
-    fn = float((~pred & (y == 1)).sum())
+def _f1(y: np.ndarray, admitted: np.ndarray, mask: np.ndarray) -> float:
+    tp = int((admitted & (y == 1) & mask).sum())
+    fp = int((admitted & (y == 0) & mask).sum())
+    fn = int((~admitted & (y == 1) & mask).sum())
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
-def _cut_at_recall(y: np.ndarray, scores: np.ndarray) -> float:
-    """The prefilter threshold that keeps PREFILTER_RECALL of the positives (capped)."""
-    positives = np.sort(scores[y == 1])
-    if not len(positives):
-        return 0.5
-    return float(min(positives[int(np.floor((1 - PREFILTER_RECALL) * len(positives)))], PREFILTER_MAX_PASS))
-
-
-def _negatives_passing(y: np.ndarray, scores: np.ndarray) -> float:
-    return float((scores[y == 0] >= _cut_at_recall(y, scores)).mean())
-
-
-def embed_posts(
-    embedder: Embedder, posts: Sequence[LabeledPost], progress: Callable[[int], None] | None = None
-) -> np.ndarray:
-    chunks = []
-    for chunk in batched([embed_text(post.record) for post in posts], 64):
-        chunks.append(embedder.encode(chunk))
-        if progress is not None:
-            progress(len(chunk))
-    return np.vstack(chunks) if chunks else np.zeros((0, embedder.dim), dtype=np.float32)
+def _gate_cut(y: np.ndarray, oof: np.ndarray) -> float:
+    """The cut keeping GATE_RECALL of the on-topic posts, raised if it would pass over GATE_MAX_PASS."""
+    positives = np.sort(oof[y == 1])
+    at_recall = positives[int(np.floor((1 - GATE_RECALL) * len(positives)))] if len(positives) else 0.0
+    at_budget = float(np.quantile(oof, 1 - GATE_MAX_PASS))
+    return float(max(at_recall, at_budget))
 
 
 def train(
-    data_dir: Path,
     out_path: Path,
     embedder: Embedder,
     *,
+    real_posts: Sequence[LabeledPost] = (),
+    written_path: Path = DATA_DIR / "train.jsonl",
     progress: Callable[[int], None] | None = None,
-    prefilter: bool = True,
 ) -> TrainReport:
-    """Fit heads (and the prefilter) on data_dir/train.jsonl and save them to out_path."""
-    from sklearn.linear_model import LogisticRegression
+    """Fit every topic's models on the real posts and the written file; save them to out_path."""
+    from scipy.sparse import vstack
 
     started = time.monotonic()
-    posts = load_jsonl(Path(data_dir) / "train.jsonl", TOPICS)
-    if len(posts) < 20:
-        raise ValueError(f"{data_dir}/train.jsonl has {len(posts)} posts: too few to train on")
-    records = [post.record for post in posts]
-    links = link_matrix(records)
-    x = np.hstack([embed_posts(embedder, posts, progress), links])
-    groups = groups_of(posts)
-
-    heads: dict[str, LinearHead] = {}
-    pre_heads: dict[str, LinearHead] = {}
-    gate_heads: dict[str, LinearHead] = {}
-    pre_pass: dict[str, float] = {}
-    gate_voice: dict[str, float] = {}
-    cv_f1: dict[str, float] = {}
-    meta: dict = {
-        "model": embedder.name,
-        "embedding_dim": embedder.dim,
-        "n_train": len(posts),
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    texts = [embed_text(record) for record in records]
-    static = embedder.static(texts)
-    xh = hashed_matrix(texts, links)
-    xg = hashed_matrix(texts, links, static=static)
-    stack: dict[str, tuple[float, float, float]] = {}
-    for topic in TOPICS:
-        y = np.asarray([topic in post.labels for post in posts], dtype=int)
-        folds = _folds(y, groups)
-        # The most regularized C within HEAD_C_TOLERANCE of the best cross-validated F1: differences that
-        # small are fold noise, and a smoother head generalizes better to wordings nobody wrote yet.
-        cv_by_c = {
-            c: _f1(y, _oof(lambda c=c: LogisticRegression(C=c, max_iter=3000), x, y, folds)) for c in HEAD_C
-        }
-        best = min(c for c in HEAD_C if cv_by_c[c] >= max(cv_by_c.values()) - HEAD_C_TOLERANCE)
-        oof = _oof(lambda c=best: LogisticRegression(C=c, max_iter=3000), x, y, folds)
-        model = LogisticRegression(C=best, max_iter=3000).fit(x, y)
-        heads[topic] = LinearHead(model.coef_[0].astype(np.float32), float(model.intercept_[0]))
-        meta[f"C_{topic}"] = best
-        meta[f"cv_f1_embedding_only_{topic}"] = round(_f1(y, oof), 4)
-
-        # The n-gram model: the second voice of the stacker.
-        make = lambda: LogisticRegression(C=NGRAM_C, max_iter=3000, class_weight="balanced")  # noqa: E731
-        pre_oof = _oof(make, xh, y, folds)
-        pre = make().fit(xh, y)
-        pre_heads[topic] = LinearHead(pre.coef_[0].astype(np.float32), float(pre.intercept_[0]))
-
-        # The gate (n-grams, links, static embedding) decides what the model sees. Its C is the one that
-        # lets the fewest out-of-fold negatives through at the recall floor.
-        def gate_model(c: float) -> LogisticRegression:
-            return LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-
-        candidates = {c: _oof(lambda c=c: gate_model(c), xg, y, folds) for c in PREFILTER_C}
-        gate_c = min(PREFILTER_C, key=lambda c: _negatives_passing(y, candidates[c]))
-        gate = gate_model(gate_c).fit(xg, y)
-        gate_heads[topic] = LinearHead(gate.coef_[0].astype(np.float32), float(gate.intercept_[0]))
-        meta[f"prefilter_C_{topic}"] = gate_c
-        if prefilter:
-            pre_pass[topic] = _cut_at_recall(y, candidates[gate_c])
-            meta[f"prefilter_oof_pass_rate_negatives_{topic}"] = round(
-                _negatives_passing(y, candidates[gate_c]), 4
-            )
-
-        # Stacker on out-of-fold logits, so it learns how far to trust each model on unseen wordings. Its
-        # cheap voice is the n-gram logit plus g times the gate's (the gate runs anyway, for the prefilter).
-        by_voice = {}
-        for g in GATE_VOICE:
-            z = np.column_stack([_logit(oof), _logit(pre_oof) + g * _logit(candidates[gate_c])])
-            by_voice[g] = (z, _oof(lambda: LogisticRegression(C=1.0), z, y, folds))
-        voice_f1 = {g: max(_f1(y, by_voice[g][1], t) for t in OPERATING_POINTS) for g in GATE_VOICE}
-        voice = min(g for g in GATE_VOICE if voice_f1[g] >= max(voice_f1.values()) - HEAD_C_TOLERANCE)
-        if voice:
-            gate_voice[topic] = voice
-        meta[f"gate_voice_{topic}"] = voice
-        meta[f"cv_f1_by_gate_voice_{topic}"] = {str(g): round(f, 4) for g, f in voice_f1.items()}
-        z, stacked_oof = by_voice[voice]
-        stacker = LogisticRegression(C=1.0).fit(z, y)
-        # Operating point chosen on out-of-fold training scores, folded into the intercept so that the
-        # settings' threshold 0.5 means "the best F1 point seen in cross-validation".
-        # Within fold noise (HEAD_C_TOLERANCE) of the best F1, the point nearest 0.5 wins.
-        f1_at = {t: _f1(y, stacked_oof, t) for t in OPERATING_POINTS}
-        near_best = [t for t in OPERATING_POINTS if f1_at[t] >= max(f1_at.values()) - HEAD_C_TOLERANCE]
-        best_t = min(near_best, key=lambda t: abs(t - 0.5))
-        shift = float(_logit(np.asarray([best_t]))[0])
-        stack[topic] = (
-            float(stacker.coef_[0][0]),
-            float(stacker.coef_[0][1]),
-            float(stacker.intercept_[0]) - shift,
+    written_posts = load_jsonl(written_path, TOPICS)
+    if len(real_posts) < 50:
+        raise ValueError(
+            f"{len(real_posts)} real labeled posts: too few to set thresholds at the network's base rate "
+            "(point `gitfeed train --real-posts` at shared/corpus/real-posts/posts.jsonl, or label more "
+            "with `gitfeed label`)"
         )
-        cv_f1[topic] = _f1(y, stacked_oof, best_t)
-        meta[f"cv_f1_{topic}"] = round(cv_f1[topic], 4)
-        meta[f"operating_point_{topic}"] = best_t
-    result = Heads(
-        TOPICS,
-        heads,
-        pre_heads,
-        PREFILTER_DIM,
-        pre_pass,
-        meta,
-        stack,
-        gate=gate_heads,
-        static_dim=static.shape[1],
-        static_scale=STATIC_SCALE,
-        gate_voice=gate_voice,
+    real = _domain(embedder, real_posts, [post.id for post in real_posts], progress)
+    written = _domain(
+        embedder,
+        written_posts,
+        [post.id.rsplit("-", 1)[0] for post in written_posts],
+        progress,
+        embed_all=True,
     )
-    path = result.save(out_path)
-    return TrainReport(len(posts), Heads.load(path), path, time.monotonic() - started, cv_f1)
+
+    gate_real = hashed_matrix(real.texts, np.hstack([real.lexicon * LEX_SCALE, real.links]))
+    gate_written = hashed_matrix(written.texts, np.hstack([written.lexicon * LEX_SCALE, written.links]))
+    xr = real_features(real.embeddings, real.lexicon, real.links, real.readable)
+    xw_real = written_features(real.embeddings, real.lexicon, real.links)
+    xw = written_features(written.embeddings, written.lexicon, written.links)
+    w_real = real.weights()
+    readable_written = written.readable
+
+    models: dict[str, TopicModel] = {}
+    cv: dict[str, dict[str, float]] = {}
+    for topic in TOPICS:
+        y_real, y_written = real.y(topic), written.y(topic)
+        folds = _folds(y_real)
+        # First stage.
+        extra = (gate_written, y_written, np.full(len(y_written), GATE_WRITTEN_WEIGHT))
+        gate_oof = _out_of_fold(gate_real, y_real, w_real, GATE_C, folds, balanced=True, extra=extra)
+        gate = _fit(
+            vstack([gate_real, gate_written]),
+            np.concatenate([y_real, y_written]),
+            np.concatenate([w_real, extra[2]]),
+            GATE_C,
+            balanced=True,
+        )
+        gate_cut = _gate_cut(y_real, gate_oof)
+        passed = gate_oof >= gate_cut
+
+        # Network head on real posts (and the written ones, lightly); written head on readable written posts.
+        xr_written = real_features(
+            written.embeddings * readable_written[:, None], written.lexicon, written.links, readable_written
+        )
+        w_light = np.where(y_written == 1, REAL_WRITTEN_POSITIVE_WEIGHT, REAL_WRITTEN_NEGATIVE_WEIGHT)
+        real_oof = _out_of_fold(xr, y_real, w_real, REAL_C, folds, extra=(xr_written, y_written, w_light))
+        real_head = _fit(
+            np.vstack([xr, xr_written]),
+            np.concatenate([y_real, y_written]),
+            np.concatenate([w_real, w_light]),
+            REAL_C,
+        )
+        wi = np.flatnonzero(readable_written)
+        written_head = _fit(xw[wi], y_written[wi], np.ones(len(wi)), WRITTEN_C)
+        written_oof = np.full(len(y_written), -40.0)
+        written_oof[wi] = _out_of_fold(
+            xw[wi], y_written[wi], np.ones(len(wi)), WRITTEN_C, _folds(y_written[wi], written.groups[wi])
+        )
+        # Cross-domain scores are honest without folds: neither head saw the other's posts.
+        real_on_written = real_head.decision_function(
+            real_features(
+                written.embeddings * readable_written[:, None],
+                written.lexicon,
+                written.links,
+                readable_written,
+            )
+        )
+        written_on_real = written_head.decision_function(xw_real)
+
+        best = _operating_point(
+            y_real,
+            real_oof,
+            written_on_real,
+            passed,
+            real.readable,
+            real.certain(),
+            y_written,
+            real_on_written,
+            written_oof,
+            readable_written,
+        )
+        real_cut, written_cut, floor, f1_real, f1_written = best
+        models[topic] = TopicModel(
+            _head(gate), gate_cut, _head(real_head), real_cut, _head(written_head), written_cut, floor
+        )
+        random = np.asarray([post.kind == "random" for post in real.posts])
+        cv[topic] = {
+            "real_f1_oof": round(f1_real, 4),
+            "written_f1_oof": round(f1_written, 4),
+            "gate_pass_rate_random_oof": round(float(passed[random].mean()) if random.any() else 0.0, 4),
+            "gate_recall_oof": round(float(passed[y_real == 1].mean()) if y_real.any() else 0.0, 4),
+            "real_positives": int(y_real.sum()),
+            "written_positives": int(y_written.sum()),
+        }
+    heads = Heads(
+        TOPICS,
+        models,
+        NGRAM_DIM,
+        embedder.dim,
+        READABLE_LANGUAGES,
+        {
+            "model": embedder.name,
+            "n_real": len(real.posts),
+            "n_written": len(written.posts),
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "cv": cv,
+        },
+    )
+    path = heads.save(out_path)
+    return TrainReport(
+        len(real.posts), len(written.posts), Heads.load(path), path, time.monotonic() - started, cv
+    )
+
+
+def _operating_point(
+    y_real,
+    real_oof,
+    written_on_real,
+    passed,
+    readable_real,
+    certain_real,
+    y_written,
+    real_on_written,
+    written_oof,
+    readable_written,
+) -> tuple[float, float, float, float, float]:  # noqa: ANN001
+    """(real cut, written cut, written floor, real F1, written F1) maximizing
+    real F1 + WRITTEN_F1_WEIGHT * min(written F1, WRITTEN_F1_CAP) on out-of-fold scores."""
+    best = None
+    everyone = np.ones(len(y_written), dtype=bool)
+    for real_cut in REAL_CUTS:
+        real_route = real_oof >= real_cut
+        real_route_w = real_on_written >= real_cut
+        for written_cut in WRITTEN_CUTS:
+            w_real = readable_real & (written_on_real >= written_cut)
+            w_written = readable_written & (written_oof >= written_cut)
+            for floor in WRITTEN_FLOORS:
+                admitted = passed & (real_route | (w_real & (real_oof >= floor)))
+                admitted_w = real_route_w | (w_written & (real_on_written >= floor))
+                f_real = _f1(y_real, admitted, certain_real)
+                f_written = _f1(y_written, admitted_w, everyone)
+                value = f_real + WRITTEN_F1_WEIGHT * min(f_written, WRITTEN_F1_CAP)
+                if best is None or value > best[0]:
+                    best = (value, float(real_cut), float(written_cut), float(floor), f_real, f_written)
+    assert best is not None
+    return best[1:]

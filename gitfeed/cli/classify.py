@@ -45,14 +45,45 @@ def _post_record(text: str) -> dict[str, Any]:
     return {"$type": "app.bsky.feed.post", "text": text, "createdAt": "1970-01-01T00:00:00.000Z", "langs": []}
 
 
+REAL_POSTS_OPTION = click.option(
+    "--real-posts",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The real posts, read in place (default: shared/corpus/real-posts/posts.jsonl beside the checkout).",
+)
+LABELS_OPTION = click.option(
+    "--labels",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Labels of the real posts by id (default: firehose/classify/data/real_labels.jsonl).",
+)
+
+
+def _real_posts(real_posts: Path | None, labels: Path | None, split: str):  # noqa: ANN202
+    from firehose.classify.evaluate import EvalDataError
+    from firehose.classify.realdata import DEFAULT_LABELS_PATH, default_posts_path, load_real
+
+    path = real_posts or default_posts_path()
+    if path is None:
+        raise click.ClickException(
+            "no real posts found: pass --real-posts PATH (shared/corpus/real-posts/posts.jsonl)"
+        )
+    try:
+        return load_real(path, labels or DEFAULT_LABELS_PATH, split=split)
+    except EvalDataError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @click.command()
 @click.option(
     "--data",
     "data_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Directory with train.jsonl (default: the dataset in firehose/classify/data).",
+    help="Directory with the written train.jsonl (default: firehose/classify/data).",
 )
+@REAL_POSTS_OPTION
+@LABELS_OPTION
 @click.option(
     "--out",
     "out_dir",
@@ -60,23 +91,23 @@ def _post_record(text: str) -> dict[str, Any]:
     default=None,
     help="Directory for heads.npz (default: firehose/classify/heads).",
 )
-@click.option("--no-prefilter", is_flag=True, help="Do not calibrate the cheap first stage.")
-def train(data_dir: Path | None, out_dir: Path | None, no_prefilter: bool) -> None:
-    """Train the topic heads on labeled posts and write them as npz arrays (no pickle).
+def train(data_dir: Path | None, real_posts: Path | None, labels: Path | None, out_dir: Path | None) -> None:
+    """Train the classifier on real posts (train split) and the written set; write heads.npz (no pickle).
 
-    Example: gitfeed train --data firehose/classify/data --out /tmp/heads
+    Thresholds are chosen on out-of-fold scores of the real posts, at the network's base rate.
+
+    Example: gitfeed train --out /tmp/heads
     """
     from firehose.classify import Embedder, ModelNotFoundError
-    from firehose.classify.evaluate import EvalDataError, load_jsonl
+    from firehose.classify.evaluate import EvalDataError
     from firehose.classify.heads import DEFAULT_HEADS_PATH
     from firehose.classify.train import DATA_DIR
     from firehose.classify.train import train as run_train
 
-    data_dir = data_dir or DATA_DIR
     out_path = (out_dir / "heads.npz") if out_dir else DEFAULT_HEADS_PATH
     settings = common.settings()
+    real = _real_posts(real_posts, labels, "train")
     try:
-        total = len(load_jsonl(data_dir / "train.jsonl"))
         embedder = Embedder(
             settings.model,
             device=settings.device,
@@ -84,13 +115,26 @@ def train(data_dir: Path | None, out_dir: Path | None, no_prefilter: bool) -> No
             max_seq_length=settings.embed_max_seq_length,
             threads=settings.embed_threads,
         )
-        with _progress("embedding", total) as advance:
-            report = run_train(data_dir, out_path, embedder, progress=advance, prefilter=not no_prefilter)
+        with _progress("embedding", len(real) + 2000) as advance:
+            report = run_train(
+                out_path,
+                embedder,
+                real_posts=real,
+                written_path=(data_dir or DATA_DIR) / "train.jsonl",
+                progress=advance,
+            )
     except (EvalDataError, ModelNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"trained on {report.n} posts in {report.seconds:.0f}s with {embedder.describe()}")
-    for topic, f1 in report.cv_f1.items():
-        click.echo(f"  {topic}: cross-validated F1 {f1:.3f} (folds keep phrasing groups apart)")
+    click.echo(
+        f"trained on {report.n_real} real and {report.n_written} written posts in {report.seconds:.0f}s "
+        f"with {embedder.describe()}"
+    )
+    for topic, figures in report.cv.items():
+        click.echo(
+            f"  {topic}: out-of-fold F1 {figures['real_f1_oof']:.3f} on real posts, "
+            f"{figures['written_f1_oof']:.3f} on written; first stage passes "
+            f"{figures['gate_pass_rate_random_oof']:.1%} of the random sample"
+        )
     click.echo(f"wrote {report.path}")
 
 
@@ -126,29 +170,57 @@ def classify(text: str, as_json: bool) -> None:
         verdict = "keep" if topic in kept else "skip"
         click.echo(f"{topic:7s} {score:.3f}  (threshold {threshold:.2f})  {verdict}")
     if scorer.use_prefilter and not explanation.prefilter_passed:
-        click.echo("the prefilter turned it away before the model (no topic had any chance)")
+        click.echo("the first stage turned it away before the model (no topic had any chance)")
+    elif not explanation.readable:
+        click.echo(f"language {explanation.language}: the encoder does not read it, scored without the model")
+    if explanation.lexicon:
+        click.echo(f"lexicon: {', '.join(explanation.lexicon)}")
 
 
 @click.command(name="eval")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--real", is_flag=True, help="Measure on the real posts (the held-out test split) instead.")
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print {n, github: {precision, recall, f1}, ml: {...}}."
+    "--split",
+    type=click.Choice(["test", "train", "all"]),
+    default="test",
+    show_default=True,
+    help="With --real: which split of the real posts.",
 )
+@REAL_POSTS_OPTION
+@LABELS_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--show", default=20, show_default=True, help="How many false positives to list.")
-def eval_command(file: Path, as_json: bool, show: int) -> None:
-    """Precision, recall and F1 per topic on a labeled JSONL file, via the same path as ingest.
+def eval_command(
+    file: Path | None,
+    real: bool,
+    split: str,
+    real_posts: Path | None,
+    labels: Path | None,
+    as_json: bool,
+    show: int,
+) -> None:
+    """Precision, recall, F1 and admission rate per topic, kind of post and language, via ingest's path.
 
-    Each line: {"id": ..., "labels": ["github", "ml"], "record": {app.bsky.feed.post record}}.
+    FILE: labeled JSONL, each line {"id", "labels": ["github", "ml"], "record": {app.bsky.feed.post}}.
+    With --real: the real posts of shared/corpus/real-posts and our labels; on the `random` kind (an
+    unfiltered firehose sample) precision is what a subscriber sees and admission can be compared with
+    the true share of on-topic posts.
 
-    Example: gitfeed eval firehose/classify/data/heldout.jsonl --json
+    Example: gitfeed eval --real
     """
     from firehose.classify.evaluate import EvalDataError, evaluate, load_jsonl
 
     settings = common.settings()
-    try:
-        posts = load_jsonl(file)
-    except EvalDataError as error:
-        raise click.ClickException(str(error)) from error
+    if real == (file is not None):
+        raise click.ClickException("give either a labeled FILE or --real")
+    if real:
+        posts = _real_posts(real_posts, labels, split)
+    else:
+        try:
+            posts = load_jsonl(file)
+        except EvalDataError as error:
+            raise click.ClickException(str(error)) from error
     scorer = _scorer(settings)
     with _progress("scoring", len(posts), enabled=not as_json) as advance:
         report = evaluate(
@@ -162,20 +234,37 @@ def eval_command(file: Path, as_json: bool, show: int) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json()))
         return
+    figures = report.to_json()
     prefilter = "on" if scorer.use_prefilter else "off"
-    click.echo(f"{report.n} posts ({scorer.embedder.describe()}, prefilter {prefilter})")
-    click.echo(f"{'topic':8s} {'precision':>9s} {'recall':>7s} {'f1':>6s}   tp   fp   fn  threshold")
+    counts = scorer.counts
+    click.echo(
+        f"{report.n} posts ({report.uncertain} with an uncertain label left out; "
+        f"{scorer.embedder.describe()}, prefilter {prefilter}: "
+        f"{counts.passed / max(1, counts.seen):.1%} passed, "
+        f"{counts.embedded / max(1, counts.seen):.1%} reached the model)"
+    )
+    header = f"{'topic':8s} {'slice':14s} {'precision':>9s} {'recall':>7s} {'f1':>6s}   tp   fp   fn"
+    click.echo(header + "  admitted  on-topic")
     for topic in report.topics:
-        m = report.metrics[topic]
-        click.echo(
-            f"{topic:8s} {m.precision:9.3f} {m.recall:7.3f} {m.f1:6.3f} {m.tp:4d} {m.fp:4d} {m.fn:4d}"
-            f"  {report.thresholds[topic]:.2f}"
-        )
-    if report.false_positives:
+        rows = [("all", figures[topic])]
+        rows += [(f"kind {k or '-'}", v) for k, v in figures[topic].get("by_kind", {}).items()]
+        admitted = {
+            k: v for k, v in figures[topic].get("by_language", {}).items() if v["tp"] + v["fp"] + v["fn"]
+        }
+        rows += [(f"lang {k}", v) for k, v in sorted(admitted.items(), key=lambda kv: -kv[1]["n"])]
+        for name, f in rows:
+            click.echo(
+                f"{topic:8s} {name:14s} {f['precision']:9.3f} {f['recall']:7.3f} {f['f1']:6.3f} {f['tp']:4d} "
+                f"{f['fp']:4d} {f['fn']:4d}  {f['admission']:8.2%}  {f['prevalence']:8.2%}"
+            )
+    if report.false_positives and not real:
         click.echo(f"false positives ({len(report.false_positives)}):")
         for mistake in report.false_positives[:show]:
             text = " ".join(mistake.text.split())[:100]
             click.echo(f"  {mistake.topic:6s} {mistake.score:.2f} {mistake.id}: {text}")
+    elif report.false_positives:
+        ids = ", ".join(f"{m.topic}:{m.id}" for m in report.false_positives[:show])
+        click.echo(f"false positives ({len(report.false_positives)}; texts stay in shared/): {ids}")
 
 
 @click.command()

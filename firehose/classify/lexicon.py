@@ -1,0 +1,148 @@
+"""Named term groups that say "this post is about AI" or "about GitHub" in the network's languages.
+
+A classifier trained on a hundred real on-topic posts cannot learn from them alone that "KI", "IA",
+"人工知能" and "ChatGPT" all mean AI; these groups carry that knowledge into the first stage and the
+heads as one 0/1 feature each, whatever language the post is in. They are written from what the words
+mean, not from the labeled posts; the heads learn how much each group counts (a bare #AIart tag, for
+instance, is weak evidence: sharing AI art without saying anything about it is not `ml`).
+
+Each group is one compiled regex; `lexicon_features(text)` runs them all. The order of GROUPS is part of
+the heads file format: heads record the names and refuse to load against other groups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_CASE = re.IGNORECASE
+
+# (name, pattern, flags). Case-sensitive groups match acronyms that are ordinary words in lower case.
+_GROUPS: tuple[tuple[str, str, int], ...] = (
+    # "AI" as a word or compound: AI, A.I., AI-generated, AIs, "ＡＩ"; not inside handles or hashtags.
+    ("ai_acronym", r"(?<![\w#@.])(?:A\.I\.|AIs?|ＡＩ|Ai(?=[- ]?generat))(?![\w])|(?<![\w#@])AI[-‐](?=\w)", 0),
+    # The same acronym in other languages: IA (fr, es, pt, it, ro), KI (de, nl, da, no, sv), ИИ, ШІ.
+    ("ai_acronym_intl", r"(?<![\w#@.])(?:IA|KI|ИИ|ШІ|I\.A\.)(?![\w])|(?<![\w#@])(?:IA|KI)[-‐](?=\w)", 0),
+    (
+        "ai_phrase",
+        r"artificial[- ]intelligen\w*|intelig[eê]ncia artificial|inteligencia artificial|intelligence "
+        r"artificielle|intelligenza artificiale|k[üu]nstliche\w* intelligenz|kunstmatige intelligentie|"
+        r"kunstig intelligens|artificiell intelligens|keinoäly|sztuczn\w* inteligencj\w*|"
+        r"umělá inteligence|yapay zek[aâ]|искусствен\w* интеллект\w*|изкуствен\w* интелект\w*|"
+        r"штучн\w* інтелект\w*|人工知能|人工智能|인공지능|生成AI|生成ＡＩ|生成系AI|"
+        r"\bgenerative (?:ai|models?)\b|\bgen ?ai\b|\bai[- ](?:generated|art(?:ist)?s?|slop|models?|"
+        r"tools?|companies|company|bros?|hype|bubble|images?|videos?|voices?|training|safety|"
+        r"regulation|act|chatbots?|assistants?|agents?|features?|startups?|race|industry|ethics)\b",
+        _CASE,
+    ),
+    (
+        "ai_products",
+        r"\b(?:chat ?gpt\w*|gpt-?[2345]\w*|gpt-?4o|openai|open ai|anthropic|claude(?: ai| \d| sonnet| opus|"
+        r" haiku)?|gemini (?:ai|pro|ultra|flash)|google gemini|google bard|copilot|grok|x?ai's|deepseek|"
+        r"mistral ai|llama ?[23]\w*|midjourney|stable ?diffusion|dall-?e\s?\d?|sora|perplexity ai|"
+        r"character\.ai|replika|hugging ?face|nvidia|sam altman|altman|chatbot\w*|chat ?bots?|"
+        r"чат-?бот\w*|чатбот\w*|チャットGPT)\b",
+        _CASE,
+    ),
+    # Claude / Gemini / Grok alone are names, words and a constellation: only the company-ish forms above.
+    (
+        "ml_terms",
+        r"\b(?:machine[- ]learning|deep[- ]learning|neural (?:net\w*|networks?)|reinforcement learning|"
+        r"llms?|large language models?|language models?|foundation models?|diffusion models?|"
+        r"transformer models?|fine-?tun(?:e|ed|ing) (?:a |the )?(?:model|llm)s?|training data|"
+        r"trained on (?:our|your|my|their|user|public|the)\b|train(?:ing)? (?:ai|models?|llms?)|"
+        r"(?:ai|ml) (?:research|researchers?|papers?|engineers?|models?)|datasets?|embeddings?|"
+        r"inference|hallucinat\w+|deepfakes?|prompt engineer\w*|prompts? (?:for|to) (?:ai|chatgpt)|"
+        r"apprentissage automatique|aprendizaje automático|aprendizado de máquina|maschinelles lernen|"
+        r"機械学習|深層学習|ディープラーニング|大規模言語モデル|学習データ|機器學習|机器学习|머신러닝|딥러닝)",
+        _CASE,
+    ),
+    # Practitioners' vocabulary: training, evaluation, serving and research words that rarely mean anything
+    # else, in English and the network's larger languages.
+    (
+        "ml_practice",
+        r"\b(?:mlops|pre-?train\w*|fine-?tun\w+|lora|qlora|rlhf|dpo|grpo|ppo|sft|rag|retrieval[- ]augmented|"
+        r"checkpoints?|training (?:run|job|loop|set)s?|eval(?:uation)? (?:set|suite|harness)s?|evals\b|"
+        r"benchmarks? (?:score|result)s?|leaderboards?|overfit\w*|underfit\w*|regulari[sz]ation|dropout|"
+        r"learning rates?|lr (?:decay|schedule|warmup)|warmup steps|batch size|gradient (?:descent|"
+        r"clipping|accumulation)|backprop\w*|loss (?:curve|spike|function)s?|cross-?entropy|"
+        r"tokeni[sz]\w+|attention (?:heads?|maps?|mechanism|sinks?)|self-?attention|flash ?attention|"
+        r"kv[- ]cache|quantiz\w+|gguf|ggml|q4_k_m|exl2|awq|gptq|bf16|fp16|int8|vllm|llama\.cpp|ollama|"
+        r"pytorch|tensorflow|jax|keras|scikit-learn|sklearn|xgboost|lightgbm|kaggle|hugging ?face|"
+        r"transformers library|bert\w*|roberta|t5|whisper model|stable baselines|sentencepiece|"
+        r"classifiers?|regression models?|random forests?|gradient boosting|feature (?:store|engineering)|"
+        r"data (?:leakage|drift|labeling|labelling)|label(?:ed|led)? data|annotat\w+ data|auc|"
+        r"precision and recall|f1[- ]score|wer\b|bleu|perplexity|interpretability|mechanistic|"
+        r"alignment research|ai safety|model (?:weights|cards?|collapse|eval\w*|serving|training|"
+        r"distillation|merging)|open[- ]weights?|\d+b (?:model|params|parameters)|speculative decoding|"
+        r"mixture of experts|moe|multimodal|vision[- ]language|text-to-(?:image|video|speech)|"
+        r"computer vision|nlp|natural language processing|recommender (?:system|model)s?|"
+        r"prompt injection|jailbreak\w*|agentic|ai agents?|embeddings?|vector (?:db|database|search)|"
+        r"taux d'apprentissage|entraînement du modèle|réseaux? de neurones|redes? neuronal\w*|"
+        r"neuronale\w* netz\w*|sprachmodell\w*|modelos? de lenguaje|modelos? de linguagem|"
+        r"modèles? de langage|学習率|損失関数|拡散モデル|言語モデル|ファインチューニング|推論モデル|"
+        r"ニューラルネット\w*|强化学习|神经网络|大模型|语言模型)\b",
+        _CASE,
+    ),
+    ("slop", r"\bslop\b|\bai-?free\b|\bno ?ai\b|#noai\b|\banti-?ai\b|\bnot ai\b", _CASE),
+    (
+        "ai_art_tag",
+        r"#(?:ai ?art\w*|aiイラスト\w*|ai画像|aigenerated\w*|midjourney\w*|stablediffusion\w*|"
+        r"aiartwork\w*|aiartcommunity|generativeart|dalle\w*|aigirl\w*)",
+        _CASE,
+    ),
+    ("arxiv", r"\barxiv\b|\bopenreview\b|\bneurips\b|\bicml\b|\biclr\b|\bcvpr\b|\bacl ?20\d\d\b", _CASE),
+    # GitHub: the word, its products, and the shape of trending-repository bot posts ("owner / repo ★123").
+    ("github_word", r"github|ギットハブ|\bgh actions?\b", _CASE),
+    # A repository's star count (trending-repository bots): a thousand or more, or "12.3k"; not "5 stars".
+    (
+        "github_stars",
+        r"(?:★|⭐️?|🌟)\s?(?:\d{1,3}(?:[,.]?\d{3})+|\d+(?:\.\d)?k)\b|\b(?:\d{1,3}(?:,?\d{3})+|\d+(?:\.\d)?k)"
+        r" (?:github )?stars\b",
+        _CASE,
+    ),
+    (
+        "code_review",
+        r"\b(?:pull requests?|PRs?|merged|commits?|forks?|repos?|repositor(?:y|ies)|open[- ]source|"
+        r"issue #\d+|changelog|release notes|v\d+\.\d+(?:\.\d+)?)\b",
+        0,
+    ),
+)
+
+# Contexts where AI's words mean something else: the heads learn to discount the AI groups beside them.
+_GROUPS += (
+    (
+        "crypto_context",
+        r"\b(?:crypto\w*|memecoins?|(?:ai|agent) (?:tokens?|coins?)|airdrops?|presale|staking|solana|"
+        r"bitcoin|btc|ethereum|altcoins?|\d+x|bull run|whitelist|rug ?pull\w*|rugged)\b|\$[A-Z]{2,6}\b",
+        _CASE,
+    ),
+    (
+        "aviation_context",
+        r"\b(?:cockpit|captain|pilot|first officer|landing|landed|flight|runway|airline|turbulence|"
+        r"rally stage|co-?driver|pace notes)\b",
+        _CASE,
+    ),
+)
+
+GROUPS: tuple[str, ...] = tuple(name for name, _, _ in _GROUPS)
+_COMPILED = tuple(re.compile(pattern, flags) for _, pattern, flags in _GROUPS)
+
+
+def lexicon_features(text: str) -> np.ndarray:
+    """One 0/1 float per group of GROUPS: does the group occur in the text."""
+    return np.asarray([bool(rx.search(text)) for rx in _COMPILED], dtype=np.float32)
+
+
+def lexicon_matrix(texts: Sequence[str]) -> np.ndarray:
+    """lexicon_features for many texts, shape (n, len(GROUPS))."""
+    if not texts:
+        return np.zeros((0, len(GROUPS)), dtype=np.float32)
+    return np.stack([lexicon_features(text) for text in texts])
+
+
+def matched_groups(text: str) -> list[str]:
+    """The names of the groups that occur in the text (for `gitfeed explain`)."""
+    return [name for name, rx in zip(GROUPS, _COMPILED, strict=True) if rx.search(text)]
