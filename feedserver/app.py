@@ -154,6 +154,7 @@ def create_app(
     auth = auth or ServiceAuth.create(settings)
     metrics.watch_store(service.store_gauges)
     metrics.watch_caps(service.cap_counters)
+    metrics.watch_memory(service.memory_counters)
     described = orjson.dumps(describe(settings))
     did_doc = did_document(settings)
 

@@ -31,6 +31,10 @@ class InvalidCursorError(ValueError):
     """The cursor is malformed, too long, forged, or issued for another feed or viewer."""
 
 
+class ExpiredCursorError(InvalidCursorError):
+    """The cursor's snapshot is gone and rebuilding its frame would pass the fallback rate limit."""
+
+
 @dataclass(frozen=True)
 class CursorState:
     """Where a reader stands in a feed."""

@@ -3,13 +3,19 @@
 Ranking applies the result per viewer (`ranking.personalize`): an author's posts are scaled by
 MORE_FACTOR / LESS_FACTOR per request (at most MAX_FEEDBACK_STEPS each way), and a post asked to see
 less of is hidden from that viewer.
+
+Bounded whatever one viewer sends: at most FEEDGEN_FEEDBACK_MAX_PER_VIEWER events kept per viewer (in
+memory and in the store, oldest dropped), none older than FEEDGEN_FEEDBACK_RETENTION_DAYS, totals kept
+current as events come and go (reading the current state replays nothing; a past state replays at
+most the cap), and what was dropped counted (`FeedbackBook.stats`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
-from dataclasses import dataclass, field
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
 
 from feedserver.moderation import author_of
 
@@ -19,50 +25,170 @@ MAX_FEEDBACK_STEPS = 3
 REQUEST_LESS = "app.bsky.feed.defs#requestLess"
 REQUEST_MORE = "app.bsky.feed.defs#requestMore"
 MAX_INTERACTIONS = 100
+LOAD_BATCH_ROWS = 5000  # rows read per query when loading feedback
+SWEEP_SECONDS = 60.0  # how often every viewer is pruned by age
 
 
-@dataclass
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """One requestLess / requestMore, as ranking uses it (`post_id` None: the post is not stored)."""
+
+    id: int
+    event: str
+    author: str
+    post_id: int | None
+    ts: float
+
+
 class ViewerFeedback:
-    """One viewer's requestLess / requestMore events, each with its interactions.id."""
+    """One viewer's newest requestLess / requestMore events (at most `cap`), with their totals kept
+    up to date as events come and go, so the current state costs nothing to read and a past state
+    (what an older cursor saw) replays at most `cap` events."""
 
-    events: list[tuple[int, str, str, str]] = field(default_factory=list)  # (id, event, author, item)
+    def __init__(self, cap: int = 500) -> None:
+        self.cap = cap
+        self.events: deque[FeedbackEvent] = deque()
+        self.less: Counter[str] = Counter()
+        self.more: Counter[str] = Counter()
+        self.hidden: Counter[int] = Counter()
+        self.lock = threading.Lock()
+        self.replayed = 0  # events replayed for past versions (bounded work, counted)
+        self._latest: tuple[dict[str, float], frozenset[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.events)
 
     def version(self) -> int:
-        return self.events[-1][0] if self.events else 0
+        events = self.events
+        return events[-1].id if events else 0
 
-    def as_of(self, version: int) -> tuple[dict[str, float], frozenset[str]]:
-        """Per-author factors and hidden items from the events up to `version` (what a cursor saw)."""
-        less: Counter[str] = Counter()
-        more: Counter[str] = Counter()
-        hidden: set[str] = set()
-        for event_id, event, author, item in self.events:
-            if event_id > version:
-                break
-            if event == REQUEST_LESS:
-                less[author] += 1
-                hidden.add(item)
-            elif event == REQUEST_MORE:
-                more[author] += 1
-        factors = {}
-        for author in less.keys() | more.keys():
-            steps = min(more[author], MAX_FEEDBACK_STEPS) - min(less[author], MAX_FEEDBACK_STEPS)
+    def _count(self, event: FeedbackEvent, step: int) -> None:
+        counter = self.less if event.event == REQUEST_LESS else self.more
+        counter[event.author] += step
+        if counter[event.author] <= 0:
+            del counter[event.author]
+        if event.event == REQUEST_LESS and event.post_id is not None:
+            self.hidden[event.post_id] += step
+            if self.hidden[event.post_id] <= 0:
+                del self.hidden[event.post_id]
+
+    def add(self, event: FeedbackEvent) -> int:
+        """Keep a new event (ids ascending); drop the oldest past the cap. Returns how many dropped."""
+        with self.lock:
+            if self.events and event.id <= self.events[-1].id:
+                return 0
+            self.events.append(event)
+            self._count(event, 1)
+            dropped = 0
+            while len(self.events) > self.cap:
+                self._count(self.events.popleft(), -1)
+                dropped += 1
+            self._latest = None
+            return dropped
+
+    def prune(self, before_ts: float) -> int:
+        """Drop events older than `before_ts`; returns how many."""
+        with self.lock:
+            dropped = 0
+            while self.events and self.events[0].ts < before_ts:
+                self._count(self.events.popleft(), -1)
+                dropped += 1
+            if dropped:
+                self._latest = None
+            return dropped
+
+    def as_of(self, version: int) -> tuple[dict[str, float], frozenset[int]]:
+        """Per-author factors and hidden post ids from the events up to `version` (what a cursor saw)."""
+        with self.lock:
+            if version >= self.version():
+                if self._latest is None:
+                    self._latest = (_factors(self.less, self.more), frozenset(self.hidden))
+                return self._latest
+            less: Counter[str] = Counter()
+            more: Counter[str] = Counter()
+            hidden: set[int] = set()
+            for event in self.events:
+                if event.id > version:
+                    break
+                self.replayed += 1
+                if event.event == REQUEST_LESS:
+                    less[event.author] += 1
+                    if event.post_id is not None:
+                        hidden.add(event.post_id)
+                else:
+                    more[event.author] += 1
+            return _factors(less, more), frozenset(hidden)
+
+
+def _factors(less: Counter[str], more: Counter[str]) -> dict[str, float]:
+    factors = {}
+    for author in less.keys() | more.keys():
+        steps = min(more[author], MAX_FEEDBACK_STEPS) - min(less[author], MAX_FEEDBACK_STEPS)
+        if steps:
             factors[author] = MORE_FACTOR**steps if steps > 0 else LESS_FACTOR ** (-steps)
-        return factors, frozenset(hidden)
+    return factors
 
 
-def load_feedback(conn: sqlite3.Connection, after_id: int, into: dict[str, ViewerFeedback]) -> int:
-    """Add requestLess/requestMore rows with id > after_id to `into`; return the new high-water id."""
-    rows = conn.execute(
-        "SELECT id, viewer, event, coalesce(author, ''), item FROM interactions"
-        " WHERE id > ? AND event IN (?, ?) ORDER BY id",
-        (after_id, REQUEST_LESS, REQUEST_MORE),
-    ).fetchall()
-    for event_id, viewer, event, author, item in rows:
-        into.setdefault(viewer, ViewerFeedback()).events.append(
-            (event_id, event, author or author_of(item), item)
-        )
-        after_id = event_id
-    return after_id
+class FeedbackBook:
+    """Every viewer's feedback in memory, read from the store in bounded batches (by the service in a
+    worker thread, never on the event loop) and bounded per viewer by count and age.
+
+    `stats` counts the work and what was dropped: `loads`, `rows_loaded`, `dropped_cap` (past
+    FEEDGEN_FEEDBACK_MAX_PER_VIEWER), `dropped_age` (past FEEDGEN_FEEDBACK_RETENTION_DAYS).
+    """
+
+    def __init__(self, cap: int, retention_seconds: float) -> None:
+        self.cap = cap
+        self.retention_seconds = retention_seconds
+        self.viewers: dict[str, ViewerFeedback] = {}
+        self.seen = 0  # the highest interactions.id applied
+        self.lock = threading.Lock()  # one loader at a time
+        self.stats: Counter[str] = Counter()
+        self._next_sweep = 0.0
+
+    def get(self, viewer: str | None) -> ViewerFeedback | None:
+        return self.viewers.get(viewer) if viewer else None
+
+    def version(self, viewer: str | None) -> int:
+        feedback = self.get(viewer)
+        return feedback.version() if feedback else 0
+
+    def rows_kept(self) -> int:
+        return sum(len(f) for f in list(self.viewers.values()))
+
+    def load(self, conn: sqlite3.Connection, now: float) -> int:
+        """Apply feedback rows newer than `seen` (LOAD_BATCH_ROWS at a time), prune by age; runs SQL."""
+        with self.lock:
+            self.stats["loads"] += 1
+            horizon = now - self.retention_seconds
+            while True:
+                rows = conn.execute(
+                    "SELECT i.id, i.viewer, i.event, coalesce(i.author, ''), i.item, i.created_ts, p.id"
+                    " FROM interactions i LEFT JOIN posts p ON p.uri = i.item"
+                    " WHERE i.id > ? AND i.event IN (?, ?) ORDER BY i.id LIMIT ?",
+                    (self.seen, REQUEST_LESS, REQUEST_MORE, LOAD_BATCH_ROWS),
+                ).fetchall()
+                for event_id, viewer, event, author, item, ts, post_id in rows:
+                    self.seen = event_id
+                    if ts < horizon:
+                        self.stats["dropped_age"] += 1
+                        continue
+                    feedback = self.viewers.get(viewer)
+                    if feedback is None:
+                        feedback = self.viewers[viewer] = ViewerFeedback(self.cap)
+                    self.stats["dropped_cap"] += feedback.add(
+                        FeedbackEvent(event_id, event, author or author_of(item), post_id, ts)
+                    )
+                self.stats["rows_loaded"] += len(rows)
+                if len(rows) < LOAD_BATCH_ROWS:
+                    break
+            if now >= self._next_sweep:
+                self._next_sweep = now + SWEEP_SECONDS
+                for viewer, feedback in list(self.viewers.items()):
+                    self.stats["dropped_age"] += feedback.prune(horizon)
+                    if not len(feedback):
+                        del self.viewers[viewer]
+            return self.seen
 
 
 @dataclass
@@ -97,10 +223,20 @@ def validate_interactions(body: object) -> list[InteractionInput]:
 
 
 def store_interactions(
-    conn: sqlite3.Connection, viewer: str, items: list[InteractionInput], now: float
-) -> None:
-    """Write a viewer's interactions in one transaction (the ranking reads requestLess / requestMore)."""
+    conn: sqlite3.Connection,
+    viewer: str,
+    items: list[InteractionInput],
+    now: float,
+    *,
+    cap: int,
+    retention_seconds: float,
+    prune_all: bool = False,
+) -> int:
+    """Write a viewer's interactions in one transaction (the ranking reads requestLess / requestMore),
+    keeping at most `cap` of this viewer's feedback rows and `cap` of their other rows, none older than
+    `retention_seconds`; `prune_all` also drops every viewer's rows past that age. Returns rows pruned."""
     rows = [(viewer, i.item, author_of(i.item) or None, i.event, i.feed_context, now) for i in items]
+    horizon = now - retention_seconds
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(
@@ -108,7 +244,24 @@ def store_interactions(
             " VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
+        pruned = 0
+        params = {"viewer": viewer, "less": REQUEST_LESS, "more": REQUEST_MORE, "horizon": horizon}
+        for negate in ("", "NOT "):
+            kind = f"viewer = :viewer AND event {negate}IN (:less, :more)"
+            pruned += conn.execute(
+                f"DELETE FROM interactions WHERE {kind} AND (created_ts < :horizon OR id <= coalesce("
+                f"(SELECT id FROM interactions WHERE {kind} ORDER BY id DESC LIMIT 1 OFFSET :cap), 0))",
+                params | {"cap": cap},
+            ).rowcount
+        if prune_all:
+            # ids grow with time: everything before the first row inside the retention age goes
+            pruned += conn.execute(
+                "DELETE FROM interactions WHERE id < coalesce("
+                "(SELECT id FROM interactions WHERE created_ts >= ? ORDER BY id LIMIT 1), 0)",
+                (horizon,),
+            ).rowcount
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    return pruned

@@ -35,6 +35,24 @@ class _StoreCollector:
         yield kept
 
 
+class _MemoryCollector:
+    """Reads the serving memory bounds' counters (snapshots dropped, cursor fallbacks, feedback kept
+    and dropped) at scrape time."""
+
+    def __init__(self, read: Callable[[], dict[str, int]]) -> None:
+        self._read = read
+
+    def collect(self):  # noqa: ANN201 - prometheus collector protocol
+        bounded = CounterMetricFamily(
+            "gitfeed_memory_bounds",
+            "Snapshots evicted, cursor fallbacks rebuilt/shared/refused, feedback loaded and dropped",
+            labels=["counter"],
+        )
+        for name, value in self._read().items():
+            bounded.add_metric([name], value)
+        yield bounded
+
+
 class _CapsCollector:
     """Reads what ingest's caps cut or skipped (the store's durable counters) at scrape time."""
 
@@ -86,9 +104,17 @@ class Metrics:
         self.snapshots_kept = Gauge(
             "gitfeed_snapshots_kept", "Snapshots held in memory for paging readers", registry=self.registry
         )
+        self.snapshot_bytes = Gauge(
+            "gitfeed_snapshot_bytes",
+            "Bytes held by kept snapshots and views (bounded by FEEDGEN_SNAPSHOT_BUDGET_MB)",
+            registry=self.registry,
+        )
 
     def watch_store(self, read: Callable[[], tuple[dict[str, float], dict[str, int]]]) -> None:
         self.registry.register(_StoreCollector(read))
+
+    def watch_memory(self, read: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(_MemoryCollector(read))
 
     def watch_caps(self, read: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_CapsCollector(read))

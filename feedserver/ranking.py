@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 import secrets
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import orjson
@@ -63,12 +64,21 @@ class RankWeights:
         )
 
 
+ITEM_PREFIX = len(b'{"post":"')  # an item is {"post":"URI"}; a plain one is exactly that
+ITEM_SUFFIX = len(b'"}')
+SNAPSHOT_OVERHEAD_BYTES = 1024  # the object, its dicts and small fields, counted per snapshot
+MAX_FOUND = 256  # uri -> id lookups (pins, `gitfeed feed`) remembered per snapshot
+
+
 @dataclass
 class Snapshot:
     """One feed ranked at `built_ts`, over posts with id <= `max_id`, best first.
 
-    `uris`/`authors` are plain lists (page cutting is per item); `ids`/`scores` are arrays (re-sorting
-    for a viewer is vectorized). Order: score descending, then id descending.
+    Stored compactly (about 100 bytes an item, `nbytes`): every item's skeleton JSON (`{"post":"URI"}`)
+    pre-encoded back to back, comma-separated, in one bytes buffer `items`, with `starts`/`ends` offsets
+    (uint32) per rank; authors as int32 codes into `author_table`; `ids`/`scores` as arrays. A viewer's
+    view (`personalize`) shares the buffer and the table and holds only its own reordered arrays
+    (`contiguous` is False). Order: score descending, then id descending.
     """
 
     snapshot_id: str
@@ -77,28 +87,112 @@ class Snapshot:
     max_id: int
     ids: np.ndarray
     scores: np.ndarray
-    uris: list[str]
-    authors: list[str]
-    created_ts: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    likes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    reposts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    _id_of: dict[str, int] | None = field(default=None, repr=False)
-    _encoded: list[bytes] | None = field(default=None, repr=False)
+    items: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+    author_codes: np.ndarray
+    author_table: list[str]
+    contiguous: bool = True  # items[starts[i]:ends[j]] is ranks i..j, comma-separated
+    plain: bool = True  # no item needed a JSON escape: the uri is the item's middle
+    table_bytes: int = 0  # what `items` and `author_table` hold (shared by the views)
+    _found: dict[str, int | None] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
-        return len(self.uris)
+        return len(self.ids)
 
-    def encoded_items(self) -> list[bytes]:
-        """Each item's skeleton JSON (`{"post": uri}`), encoded once per snapshot on first use."""
-        if self._encoded is None:
-            self._encoded = [orjson.dumps({"post": uri}) for uri in self.uris]
-        return self._encoded
+    @classmethod
+    def ranked(
+        cls,
+        snapshot_id: str,
+        feed: str,
+        built_ts: float,
+        max_id: int,
+        ids: np.ndarray,
+        scores: np.ndarray,
+        uris: list[str],
+        authors: list[str],
+    ) -> Snapshot:
+        """A snapshot from its ranked rows: encodes all items in one call, into one buffer."""
+        count = len(uris)
+        whole = orjson.dumps([{"post": uri} for uri in uris])  # one allocation, not one per item
+        items = whole[1:-1]
+        plain = b"\\" not in items
+        if plain:  # each item is exactly {"post":"URI"}: its length follows from the uri's
+            lengths = np.fromiter(
+                (len(u) if u.isascii() else len(u.encode()) for u in uris), dtype=np.int64, count=count
+            )
+            lengths += ITEM_PREFIX + ITEM_SUFFIX
+        else:
+            lengths = np.fromiter((len(orjson.dumps({"post": u})) for u in uris), dtype=np.int64, count=count)
+        ends = np.cumsum(lengths + 1) - 1
+        starts = ends - lengths
+        table: dict[str, int] = {}
+        codes = np.fromiter((table.setdefault(a, len(table)) for a in authors), dtype=np.int32, count=count)
+        author_table = list(table)
+        table_bytes = len(items) + sys.getsizeof(author_table) + sum(sys.getsizeof(a) for a in author_table)
+        return cls(
+            snapshot_id=snapshot_id,
+            feed=feed,
+            built_ts=built_ts,
+            max_id=max_id,
+            ids=ids,
+            scores=scores,
+            items=items,
+            starts=starts.astype(np.uint32),
+            ends=ends.astype(np.uint32),
+            author_codes=codes,
+            author_table=author_table,
+            plain=plain,
+            table_bytes=table_bytes,
+        )
+
+    @property
+    def own_bytes(self) -> int:
+        """Bytes of the per-rank arrays (all a view adds on top of its snapshot)."""
+        arrays = (self.ids, self.scores, self.starts, self.ends, self.author_codes)
+        return SNAPSHOT_OVERHEAD_BYTES + sum(a.nbytes for a in arrays)
+
+    @property
+    def nbytes(self) -> int:
+        """What keeping this snapshot costs: its arrays, buffer and author table."""
+        return self.own_bytes + self.table_bytes
+
+    @property
+    def frame(self) -> tuple[str, int, int]:
+        """(feed, instant in ms, max post id): what a cursor can rebuild this snapshot from."""
+        return (self.feed, round(self.built_ts * 1000), self.max_id)
+
+    def item(self, index: int) -> bytes:
+        return self.items[self.starts[index] : self.ends[index]]
+
+    def uri(self, index: int) -> str:
+        start, end = int(self.starts[index]), int(self.ends[index])
+        if self.plain:
+            return self.items[start + ITEM_PREFIX : end - ITEM_SUFFIX].decode()
+        return orjson.loads(self.items[start:end])["post"]
+
+    def author(self, index: int) -> str:
+        return self.author_table[self.author_codes[index]]
+
+    @property
+    def uris(self) -> list[str]:
+        """Every uri in rank order (decoded on demand: for display and tests, not the hot path)."""
+        return [self.uri(i) for i in range(len(self))]
 
     def id_of(self, uri: str) -> int | None:
-        """The post id of `uri` if it is in this snapshot (a dict built on first use)."""
-        if self._id_of is None:
-            self._id_of = {u: int(i) for u, i in zip(self.uris, self.ids, strict=True)}
-        return self._id_of.get(uri)
+        """The post id of `uri` if it is in this snapshot (found in the buffer, remembered)."""
+        if uri in self._found:
+            return self._found[uri]
+        needle = b"{" + orjson.dumps({"post": uri})[1:]  # the whole item: it cannot occur inside another
+        offset = self.items.find(needle)
+        found = None
+        if offset >= 0:
+            where = np.flatnonzero(self.starts == offset)
+            found = int(self.ids[where[0]]) if len(where) else None
+        if len(self._found) >= MAX_FOUND:
+            self._found.clear()
+        self._found[uri] = found
+        return found
 
 
 def score(
@@ -170,43 +264,41 @@ def build_snapshot(
     }
     scores = score(definition, columns, now, weights)
     keep = order(scores, ids)[: weights.max_posts]
-    return Snapshot(
-        snapshot_id=secrets.token_hex(6),
-        feed=definition.name,
-        built_ts=now,
-        max_id=max_id,
-        ids=ids[keep],
-        scores=scores[keep],
-        uris=[rows[i][1] for i in keep],
-        authors=[rows[i][2] for i in keep],
-        created_ts=columns["created_ts"][keep],
-        likes=columns["like_count"][keep].astype(np.int64),
-        reposts=columns["repost_count"][keep].astype(np.int64),
+    return Snapshot.ranked(
+        secrets.token_hex(6),
+        definition.name,
+        now,
+        max_id,
+        ids[keep],
+        scores[keep],
+        [rows[i][1] for i in keep],
+        [rows[i][2] for i in keep],
     )
 
 
-def personalize(snapshot: Snapshot, factors: dict[str, float], hidden: Iterable[str]) -> Snapshot:
-    """The snapshot re-ranked for one viewer: authors scaled by feedback, requested-less posts out."""
-    hidden = set(hidden)
-    multipliers = np.array([factors.get(a, 1.0) for a in snapshot.authors], dtype=np.float64)
-    visible = np.array([u not in hidden for u in snapshot.uris], dtype=bool)
-    scores = snapshot.scores * multipliers
-    ranked = [i for i in order(scores, snapshot.ids) if visible[i]]
-    index = np.array(ranked, dtype=np.int64)
-    base_encoded = snapshot.encoded_items()
-    return Snapshot(
-        snapshot_id=snapshot.snapshot_id,
-        feed=snapshot.feed,
-        built_ts=snapshot.built_ts,
-        max_id=snapshot.max_id,
-        ids=snapshot.ids[index],
-        scores=scores[index],
-        uris=[snapshot.uris[i] for i in ranked],
-        authors=[snapshot.authors[i] for i in ranked],
-        created_ts=snapshot.created_ts[index] if len(snapshot.created_ts) else snapshot.created_ts,
-        likes=snapshot.likes[index] if len(snapshot.likes) else snapshot.likes,
-        reposts=snapshot.reposts[index] if len(snapshot.reposts) else snapshot.reposts,
-        _encoded=[base_encoded[i] for i in ranked],
+def personalize(snapshot: Snapshot, factors: dict[str, float], hidden_ids: Iterable[int]) -> Snapshot:
+    """The snapshot re-ranked for one viewer: authors scaled by feedback, requested-less posts out.
+
+    Vectorized over the snapshot (one factor lookup per distinct author); shares the item buffer.
+    """
+    scores = snapshot.scores
+    if factors:
+        table = snapshot.author_table
+        per_author = np.fromiter((factors.get(a, 1.0) for a in table), dtype=np.float64, count=len(table))
+        scores = scores * per_author[snapshot.author_codes]
+    ranked = order(scores, snapshot.ids)
+    hidden = np.fromiter(hidden_ids, dtype=np.int64)
+    if len(hidden):
+        ranked = ranked[~np.isin(snapshot.ids[ranked], hidden)]
+    return replace(
+        snapshot,
+        ids=snapshot.ids[ranked],
+        scores=scores[ranked],
+        starts=snapshot.starts[ranked],
+        ends=snapshot.ends[ranked],
+        author_codes=snapshot.author_codes[ranked],
+        contiguous=False,
+        _found={},
     )
 
 
@@ -227,7 +319,7 @@ class Page:
 
     snapshot: Snapshot
     pins: list[str]
-    indices: list[int]
+    indices: list[int] | range
     next_index: int
     last_score: float = math.inf
     last_id: int = 0
@@ -236,16 +328,24 @@ class Page:
     @property
     def items(self) -> list[dict]:
         """The skeleton items (`{"post", "reason"?}`)."""
-        uris = self.snapshot.uris
+        snapshot = self.snapshot
         return [{"post": uri, "reason": PIN_REASON} for uri in self.pins] + [
-            {"post": uris[i]} for i in self.indices
+            {"post": snapshot.uri(i)} for i in self.indices
         ]
 
     def items_json(self) -> bytes:
-        """The items as a JSON array, from the snapshot's pre-encoded items (the fast path)."""
-        encoded = self.snapshot.encoded_items()
+        """The items as a JSON array, sliced from the snapshot's buffer (the fast path: a page of
+        consecutive ranks of a snapshot is one slice)."""
+        snapshot, indices = self.snapshot, self.indices
         parts = [orjson.dumps({"post": uri, "reason": PIN_REASON}) for uri in self.pins]
-        parts.extend(encoded[i] for i in self.indices)
+        if not indices:
+            pass
+        elif isinstance(indices, range) and snapshot.contiguous:
+            parts.append(snapshot.items[snapshot.starts[indices.start] : snapshot.ends[indices.stop - 1]])
+        else:
+            items = snapshot.items
+            starts, ends = snapshot.starts[indices].tolist(), snapshot.ends[indices].tolist()
+            parts.extend(items[s:e] for s, e in zip(starts, ends, strict=True))
         return b"[" + b",".join(parts) + b"]"
 
 
@@ -265,20 +365,19 @@ def cut_page(
     """
     pins = list(pins[:limit])
     wanted = limit - len(pins)
-    indices: list[int] = []
-    uris, authors, ids = snapshot.uris, snapshot.authors, snapshot.ids
-    total = len(uris)
+    indices: list[int] | range = []
+    ids, total = snapshot.ids, len(snapshot)
     index = start
     last_score, last_id = math.inf, 0
     banned_a, banned_p = moderation.banned_authors, moderation.banned_posts
     if not banned_a and not banned_p and not skip_ids:
         index = min(total, start + wanted)
-        indices = list(range(start, index))
+        indices = range(start, index)
     else:
         while index < total and len(indices) < wanted:
             if (
-                authors[index] not in banned_a
-                and uris[index] not in banned_p
+                (not banned_a or snapshot.author(index) not in banned_a)
+                and (not banned_p or snapshot.uri(index) not in banned_p)
                 and (not skip_ids or int(ids[index]) not in skip_ids)
             ):
                 indices.append(index)

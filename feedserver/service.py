@@ -18,17 +18,17 @@ import logging
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from feedserver.cursors import CursorCodec, CursorState, load_or_create_secret, viewer_tag
-from feedserver.feedback import (
-    InteractionInput,
-    ViewerFeedback,
-    load_feedback,
-    store_interactions,
+from feedserver.cursors import (
+    CursorCodec,
+    CursorState,
+    ExpiredCursorError,
+    load_or_create_secret,
+    viewer_tag,
 )
+from feedserver.feedback import FeedbackBook, InteractionInput, store_interactions
 from feedserver.feeds import FEEDS, FeedDefinition
 from feedserver.metrics import Metrics
 from feedserver.moderation import Moderation, load_moderation
@@ -41,14 +41,15 @@ from feedserver.ranking import (
     personalize,
     position_after,
 )
+from feedserver.snapshots import SnapshotCache
 from firehose.settings import Settings
 from firehose.store import status
 from firehose.store.schema import open_db
 
 log = logging.getLogger(__name__)
 
-MAX_KEPT_SNAPSHOTS = 512
-MAX_VIEWS = 128
+FEEDBACK_LOAD_SECONDS = 1.0  # feedback written by other processes is read at most this often
+PRUNE_SECONDS = 60.0  # how often the store drops interactions past the retention age
 FULL_REBUILD_SECONDS = 60.0  # rebuild even without new data: time decay moves the order
 BUILD_DUTY_FACTOR = 5.0  # rebuilds of all feeds take at most ~1/5 of the time
 TOPIC_COUNT_SECONDS = 60.0
@@ -74,48 +75,83 @@ class FeedService:
         self._read = open_db(path, create=False).conn
         self._build_conn = open_db(path, create=False, migrate=False).conn
         self._write_conn = open_db(path, create=False, migrate=False).conn
+        self._feedback_conn = open_db(path, create=False, migrate=False).conn
         self._build_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.codec = CursorCodec(load_or_create_secret(self._read, settings.cursor_secret))
         self.moderation = Moderation()
-        self._feedback: dict[str, ViewerFeedback] = {}
-        self._feedback_seen = 0
+        self.feedback = FeedbackBook(
+            settings.feedback_max_per_viewer, settings.feedback_retention_days * 86400.0
+        )
+        self._feedback_task: asyncio.Task[int] | None = None
+        self._next_feedback_load = 0.0
+        self._next_prune = 0.0
         self._current: dict[str, Snapshot] = {}
         self._build_seconds: dict[str, float] = {}  # the last build time of each feed
         self._data_version: dict[str, int] = {}
         self._next_check: dict[str, float] = {}
-        self._kept: OrderedDict[str, Snapshot] = OrderedDict()
-        self._views: OrderedDict[tuple[str, str, int], Snapshot] = OrderedDict()
+        self.snapshots = SnapshotCache(
+            int(settings.snapshot_budget_mb * 2**20), settings.snapshot_ttl_seconds, clock
+        )
         self._building: dict[str, asyncio.Task[Snapshot]] = {}
+        # Cursor fallbacks: one rebuild in flight per frame, shared; a token bucket bounds their rate.
+        self._fallbacks: dict[tuple[str, int, int], asyncio.Task[Snapshot]] = {}
+        self._fallback_rate = settings.fallback_rebuilds_per_minute / 60.0
+        self._fallback_burst = max(1.0, settings.fallback_rebuilds_per_minute / 6.0)
+        self._fallback_tokens = (self._fallback_burst, clock())
+        self.fallback_counts = {"rebuilt": 0, "shared": 0, "refused": 0}
         self._topic_counts: tuple[float, dict[str, int]] = (0.0, {})
+        self.views_built = 0  # personalized re-rankings (one per snapshot, viewer and feedback version)
 
     async def aclose(self) -> None:
         """Wait for snapshot builds in flight, then close (the app's shutdown)."""
-        pending = list(self._building.values())
+        pending = [*self._building.values(), *self._fallbacks.values()]
+        if self._feedback_task is not None:
+            pending.append(self._feedback_task)
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         self.close()
 
     def close(self) -> None:
-        for conn in (self._read, self._build_conn, self._write_conn):
+        for conn in (self._read, self._build_conn, self._write_conn, self._feedback_conn):
             conn.close()
 
     # --- state shared by all requests ----------------------------------------------------------
 
-    def refresh_state(self) -> None:
-        """Pick up bans/pins and new viewer feedback written by any process (one cheap query)."""
+    def refresh_state(self, *, wait: bool = True) -> None:
+        """Pick up bans/pins and new viewer feedback written by any process (one cheap query).
+
+        With `wait=False` (requests on the event loop) new feedback is loaded by a worker thread, at
+        most every FEEDBACK_LOAD_SECONDS, and takes effect when it is in: no request ever replays
+        feedback rows itself, however many one viewer sends.
+        """
         version, newest = self._read.execute(
             "SELECT (SELECT value FROM server_state WHERE name = 'moderation_version'),"
             " (SELECT coalesce(max(id), 0) FROM interactions)"
         ).fetchone()
         if int(version or 0) != self.moderation.version:
             self.moderation = load_moderation(self._read)
-        if newest > self._feedback_seen:
-            self._feedback_seen = load_feedback(self._read, self._feedback_seen, self._feedback)
+        if newest <= self.feedback.seen:
+            return
+        if wait:
+            self._load_feedback()
+            return
+        now = self.clock()
+        if self._feedback_task is None and now >= self._next_feedback_load:
+            self._next_feedback_load = now + FEEDBACK_LOAD_SECONDS
+            self._feedback_task = asyncio.get_running_loop().create_task(self._load_feedback_async())
+
+    def _load_feedback(self) -> int:
+        return self.feedback.load(self._feedback_conn, self.clock())
+
+    async def _load_feedback_async(self) -> int:
+        try:
+            return await asyncio.to_thread(self._load_feedback)
+        finally:
+            self._feedback_task = None
 
     def feedback_version(self, viewer: str | None) -> int:
-        feedback = self._feedback.get(viewer) if viewer else None
-        return feedback.version() if feedback else 0
+        return self.feedback.version(viewer)
 
     # --- snapshots -----------------------------------------------------------------------------
 
@@ -132,34 +168,22 @@ class FeedService:
                 now=self.clock() if now is None else now,
                 max_id=max_id,
             )
-        snapshot.encoded_items()  # encode here, in the worker thread, not on the event loop
         if self.metrics:
             self.metrics.snapshot_builds.labels(definition.name, "fallback" if max_id else "fresh").inc()
             self.metrics.snapshot_seconds.labels(definition.name).observe(time.perf_counter() - started)
         return snapshot
 
-    def _keep(self, snapshot: Snapshot) -> None:
-        self._kept[snapshot.snapshot_id] = snapshot
-        horizon = self.clock() - self.settings.snapshot_ttl_seconds
-        while self._kept:
-            oldest = next(iter(self._kept.values()))
-            if oldest.built_ts >= horizon and len(self._kept) <= MAX_KEPT_SNAPSHOTS:
-                break
-            self._kept.popitem(last=False)
-        if self.metrics:
-            self.metrics.snapshots_kept.set(len(self._kept))
-
-    def _kept_snapshot(self, snapshot_id: str) -> Snapshot | None:
-        snapshot = self._kept.get(snapshot_id)
-        if snapshot is not None and snapshot.built_ts < self.clock() - self.settings.snapshot_ttl_seconds:
-            return None
-        return snapshot
-
     def _install(self, definition: FeedDefinition, snapshot: Snapshot, data_version: int) -> Snapshot:
         self._current[definition.name] = snapshot
         self._data_version[definition.name] = data_version
-        self._keep(snapshot)
+        self._keep(snapshot, current=True)
         return snapshot
+
+    def _keep(self, snapshot: Snapshot, *, current: bool = False) -> None:
+        self.snapshots.put(snapshot, current=current)
+        if self.metrics:
+            self.metrics.snapshots_kept.set(len(self.snapshots))
+            self.metrics.snapshot_bytes.set(self.snapshots.bytes)
 
     async def _rebuild(self, definition: FeedDefinition) -> Snapshot:
         data_version = self._read.execute("PRAGMA data_version").fetchone()[0]
@@ -207,24 +231,36 @@ class FeedService:
         if not viewer or not version:
             return snapshot
         key = (snapshot.snapshot_id, viewer, version)
-        view = self._views.get(key)
+        view = self.snapshots.view(key)
         if view is None:
-            factors, hidden = self._feedback[viewer].as_of(version)
-            view = personalize(snapshot, factors, hidden)
-            self._views[key] = view
-            if len(self._views) > MAX_VIEWS:
-                self._views.popitem(last=False)
-        else:
-            self._views.move_to_end(key)
+            view = self._personalize(snapshot, viewer, version)
+            self.snapshots.put_view(key, view)
+        return view
+
+    def _personalize(self, snapshot: Snapshot, viewer: str, version: int) -> Snapshot:
+        feedback = self.feedback.get(viewer)
+        if feedback is None:
+            return snapshot
+        factors, hidden = feedback.as_of(version)
+        self.views_built += 1
+        return personalize(snapshot, factors, hidden)
+
+    async def _view_async(self, snapshot: Snapshot, viewer: str | None, version: int) -> Snapshot:
+        """`_view`, re-ranking in a worker thread (a viewer's first request after new feedback)."""
+        if not viewer or not version:
+            return snapshot
+        key = (snapshot.snapshot_id, viewer, version)
+        view = self.snapshots.view(key)
+        if view is None:
+            view = await asyncio.to_thread(self._personalize, snapshot, viewer, version)
+            self.snapshots.put_view(key, view)
         return view
 
     # --- pages ---------------------------------------------------------------------------------
 
     def _first_page(
-        self, snapshot: Snapshot, limit: int, viewer: str | None
+        self, snapshot: Snapshot, view: Snapshot, version: int, limit: int, viewer: str | None
     ) -> tuple[Page, Snapshot, CursorState]:
-        version = self.feedback_version(viewer)
-        view = self._view(snapshot, viewer, version)
         pins = self.moderation.pins_for(snapshot.feed)
         pin_ids = tuple(i for i in (snapshot.id_of(uri) for uri in pins) if i is not None)
         page = cut_page(view, 0, limit, self.moderation, pins=pins, skip_ids=frozenset(pin_ids))
@@ -249,25 +285,25 @@ class FeedService:
 
         Raises InvalidCursorError for a bad cursor.
         """
-        self.refresh_state()
+        self.refresh_state(wait=False)
         if not cursor:
             snapshot = await self.current_snapshot(definition)
-            page, view, state = self._first_page(snapshot, limit, viewer)
+            version = self.feedback_version(viewer)
+            view = await self._view_async(snapshot, viewer, version)
+            page, view, state = self._first_page(snapshot, view, version, limit, viewer)
         else:
             state = self.codec.decode(cursor, feed=definition.name, viewer=viewer)
-            snapshot = self._kept_snapshot(state.snapshot_id)
+            snapshot = self.snapshots.get(state.snapshot_id)
             if snapshot is not None:
-                view = self._view(snapshot, viewer, state.feedback_version)
+                view = await self._view_async(snapshot, viewer, state.feedback_version)
                 start = state.offset
             else:
-                # The snapshot is gone: rebuild its frame (same instant, same newest post) and resume
-                # after the last item served, by rank key. Scores only grow with likes, so what was
-                # served stays ahead of the key and is not served again.
-                snapshot = await asyncio.to_thread(
-                    self.build, definition, now=state.built_ts, max_id=state.max_id
-                )
-                self._keep(snapshot)
-                view = self._view(snapshot, viewer, self._feedback_version_at_most(viewer, state))
+                # The snapshot is gone: take its frame (same instant, same newest post), rebuilt once
+                # for every reader of it, and resume after the last item served, by rank key. Scores
+                # only grow with likes, so what was served stays ahead of the key and is not served again.
+                snapshot = await self._frame_snapshot(definition, state)
+                version = self._feedback_version_at_most(viewer, state)
+                view = await self._view_async(snapshot, viewer, version)
                 start = position_after(view, state.last_score, state.last_id)
             page = cut_page(view, start, limit, self.moderation, skip_ids=frozenset(state.pin_ids))
         if page.exhausted:
@@ -300,16 +336,62 @@ class FeedService:
         return b'{"feed":' + page.items_json() + tail
 
     def _feedback_version_at_most(self, viewer: str | None, state: CursorState) -> int:
-        return state.feedback_version if viewer and viewer in self._feedback else 0
+        return state.feedback_version if self.feedback.get(viewer) is not None else 0
+
+    async def _frame_snapshot(self, definition: FeedDefinition, state: CursorState) -> Snapshot:
+        """The snapshot of a cursor's frame when its own is gone: a kept one of the same frame, the
+        rebuild already in flight for it, or one new rebuild (shared, kept within the budget).
+
+        Raises ExpiredCursorError past FEEDGEN_FALLBACK_REBUILDS_PER_MINUTE (a token bucket)."""
+        frame = (definition.name, round(state.built_ts * 1000), state.max_id)
+        snapshot = self.snapshots.frame(frame)
+        if snapshot is not None:
+            self.fallback_counts["shared"] += 1
+            return snapshot
+        task = self._fallbacks.get(frame)
+        if task is not None:
+            self.fallback_counts["shared"] += 1
+        else:
+            if not self._take_fallback_token():
+                self.fallback_counts["refused"] += 1
+                raise ExpiredCursorError("cursor has expired: load the feed again from the top")
+            self.fallback_counts["rebuilt"] += 1
+            task = asyncio.get_running_loop().create_task(self._rebuild_frame(definition, state, frame))
+            self._fallbacks[frame] = task
+        return await asyncio.shield(task)  # a reader who leaves does not cancel the others' rebuild
+
+    async def _rebuild_frame(
+        self, definition: FeedDefinition, state: CursorState, frame: tuple[str, int, int]
+    ) -> Snapshot:
+        try:
+            snapshot = await asyncio.to_thread(
+                self.build, definition, now=state.built_ts, max_id=state.max_id
+            )
+            self._keep(snapshot)
+            return snapshot
+        finally:
+            self._fallbacks.pop(frame, None)
+
+    def _take_fallback_token(self) -> bool:
+        tokens, at = self._fallback_tokens
+        now = self.clock()
+        tokens = min(self._fallback_burst, tokens + max(0.0, now - at) * self._fallback_rate)
+        if tokens < 1.0:
+            self._fallback_tokens = (tokens, now)
+            return False
+        self._fallback_tokens = (tokens - 1.0, now)
+        return True
 
     async def first_page(
         self, definition: FeedDefinition, limit: int, viewer: str | None = None
     ) -> tuple[Page, Snapshot]:
         """The first page a subscriber gets now from the current snapshot (the web page), and the
         snapshot as this viewer sees it: exactly what getFeedSkeleton without a cursor serves."""
-        self.refresh_state()
+        self.refresh_state(wait=False)
         snapshot = await self.current_snapshot(definition)
-        page, view, _ = self._first_page(snapshot, limit, viewer)
+        version = self.feedback_version(viewer)
+        view = await self._view_async(snapshot, viewer, version)
+        page, view, _ = self._first_page(snapshot, view, version, limit, viewer)
         return page, view
 
     def first_page_sync(self, name: str, limit: int = 50, viewer: str | None = None) -> tuple[Page, Snapshot]:
@@ -317,7 +399,9 @@ class FeedService:
         definition = FEEDS[name]
         self.refresh_state()
         snapshot = self.build(definition)
-        page, view, _ = self._first_page(snapshot, limit, viewer)
+        version = self.feedback_version(viewer)
+        view = self._view(snapshot, viewer, version)
+        page, view, _ = self._first_page(snapshot, view, version, limit, viewer)
         return page, view
 
     def details(self, uris: list[str]) -> dict[str, dict]:
@@ -336,11 +420,25 @@ class FeedService:
     # --- writes and health ---------------------------------------------------------------------
 
     def _store_interactions(self, viewer: str, items: list[InteractionInput]) -> None:
+        now = self.clock()
         with self._write_lock:
-            store_interactions(self._write_conn, viewer, items, self.clock())
+            prune_all = now >= self._next_prune
+            if prune_all:
+                self._next_prune = now + PRUNE_SECONDS
+            self.feedback.stats["rows_pruned"] += store_interactions(
+                self._write_conn,
+                viewer,
+                items,
+                now,
+                cap=self.settings.feedback_max_per_viewer,
+                retention_seconds=self.feedback.retention_seconds,
+                prune_all=prune_all,
+            )
+        self._load_feedback()  # still in the worker thread: the viewer's next page has it
 
     async def record_interactions(self, viewer: str, items: list[InteractionInput]) -> int:
-        """Store a viewer's interactions (the ranking uses requestLess / requestMore)."""
+        """Store a viewer's interactions (the ranking uses requestLess / requestMore), bounded per
+        viewer, and load them into memory, all in a worker thread."""
         if items:
             await asyncio.to_thread(self._store_interactions, viewer, items)
         return len(items)
@@ -354,6 +452,14 @@ class FeedService:
             return {"ok": False, "db": False, "error": str(error)}
         ingest = [source.summary() for source in sources]
         return {"ok": True, "db": True, "ingest": ingest, "feeds": sorted(FEEDS)}
+
+    def memory_counters(self) -> dict[str, int]:
+        """What the memory bounds did so far: snapshots evicted, fallbacks, feedback loaded/dropped."""
+        counts = {"snapshots_evicted": self.snapshots.evicted, "views_built": self.views_built}
+        counts |= {f"fallback_{name}": n for name, n in self.fallback_counts.items()}
+        counts |= {f"feedback_{name}": n for name, n in self.feedback.stats.items()}
+        counts["feedback_rows_kept"] = self.feedback.rows_kept()
+        return counts
 
     def cap_counters(self) -> dict[str, int]:
         """What ingest's caps cut or skipped so far (the store's counters; runs SQL)."""

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     feed_max_posts: int = Field(10000, ge=1)
     snapshot_ttl_seconds: float = Field(600.0, gt=0)
     snapshot_refresh_seconds: float = Field(1.0, ge=0)
+    # The server's memory (feedserver/snapshots.py, feedserver/feedback.py), whatever the requests.
+    snapshot_budget_mb: float = Field(128.0, gt=0)
+    fallback_rebuilds_per_minute: int = Field(30, ge=1)
+    feedback_max_per_viewer: int = Field(500, ge=1)
+    feedback_retention_days: float = Field(30.0, gt=0)
 
     # Auth.
     auth_mode: AuthMode = "optional"
