@@ -131,6 +131,11 @@ class EmbeddingScorer:
         self.counts.unreadable += int(len(index) - readable.sum())
         return routes, gate, passed, languages
 
+    def first_stage(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        """(n,) True where the first stage sends the post on to the model (no model run, nothing counted)."""
+        texts = [embed_text(record) for record in records]
+        return self.heads.passes(self.heads.gate_logits(texts, lexicon_matrix(texts), link_matrix(records)))
+
     def explain(self, record: dict[str, Any]) -> Explanation:
         routes, gate, passed, languages = self._run([record])
         text = embed_text(record)

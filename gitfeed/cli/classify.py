@@ -243,6 +243,10 @@ def eval_command(
         f"{counts.passed / max(1, counts.seen):.1%} passed, "
         f"{counts.embedded / max(1, counts.seen):.1%} reached the model)"
     )
+    on_topic = [post for post in posts if post.labels and not post.uncertain]
+    if on_topic and scorer.use_prefilter:
+        kept = int(scorer.first_stage([post.record for post in on_topic]).sum())
+        click.echo(f"the first stage sent {kept} of {len(on_topic)} on-topic posts on to the heads")
     header = f"{'topic':8s} {'slice':14s} {'precision':>9s} {'recall':>7s} {'f1':>6s}   tp   fp   fn"
     click.echo(header + "  admitted  on-topic")
     for topic in report.topics:
