@@ -25,6 +25,7 @@ from feedserver.auth import AuthError, ServiceAuth
 from feedserver.cursors import InvalidCursorError
 from feedserver.feedback import validate_interactions
 from feedserver.feeds import FEEDS, InvalidFeedUriError, UnknownFeedError, feed_uri, parse_feed_uri
+from feedserver.httpserver import BodyLimit
 from feedserver.metrics import Metrics
 from feedserver.requestlog import RequestLog
 from feedserver.service import FeedService
@@ -36,7 +37,6 @@ SEND_INTERACTIONS = "app.bsky.feed.sendInteractions"
 SKELETON_PATH = "/xrpc/" + GET_FEED_SKELETON
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
-MAX_BODY_BYTES = 256 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,8 @@ def create_app(
         return Response(content=body, status_code=status, media_type="application/json")
 
     app.add_route("/xrpc/" + GET_FEED_SKELETON, get_feed_skeleton, methods=["GET"])
+    # Bodies are bounded while they arrive (inside the fast path: a GET of the skeleton has none).
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # The hot path, as pure ASGI in front of the router: skips routing, Request/Response objects and
     # FastAPI's dependency machinery (about a third of the CPU time per request).
     app.add_middleware(SkeletonFastPath, handler=feed_skeleton)
@@ -239,9 +241,7 @@ def create_app(
             viewer = await auth.viewer(request.headers.get("authorization"), SEND_INTERACTIONS)
             if viewer is None and auth.mode != "off":
                 raise AuthError("AuthenticationRequired", "Authentication Required")
-            raw = await request.body()
-            if len(raw) > MAX_BODY_BYTES:
-                raise XrpcError(400, "InvalidRequest", f"body is larger than {MAX_BODY_BYTES} bytes")
+            raw = await request.body()  # at most FEEDGEN_MAX_BODY_BYTES (BodyLimit: 413 past it)
             try:
                 items = validate_interactions(orjson.loads(raw))
             except orjson.JSONDecodeError as error:

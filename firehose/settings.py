@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     publisher_did: str = "did:example:alice"
     port: int = Field(3000, ge=0, le=65535)
     listenhost: str = "localhost"
+    # What one request may cost before a route runs (feedserver/httpserver.py).
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(64 * 1024, ge=1024)
+    header_timeout_seconds: float = Field(10.0, gt=0)
 
     # Ingest.
     subscription_endpoint: str = "wss://bsky.network"

@@ -21,6 +21,8 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
     """Serve the feeds (getFeedSkeleton, describeFeedGenerator, did.json, health, metrics).
 
     One uvicorn worker on uvloop + httptools; ranking runs in memory, so one process is enough.
+    Header size, header-read time and body size are bounded (FEEDGEN_MAX_HEADER_BYTES,
+    FEEDGEN_HEADER_TIMEOUT_SECONDS, FEEDGEN_MAX_BODY_BYTES).
 
     Example: gitfeed serve --port 3000 --db gitfeed.db
     """
@@ -28,6 +30,7 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
 
     from feedserver import requestlog
     from feedserver.app import create_app
+    from feedserver.httpserver import server_options
     from firehose.store.schema import DatabaseError
 
     settings = common.settings(port=port, listenhost=host, sqlite_location=db)
@@ -40,16 +43,7 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
         app = create_app(settings)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
-    uvicorn.run(
-        app,
-        host=settings.listenhost,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        workers=1,
-        access_log=False,
-        log_level="warning",
-    )
+    uvicorn.run(app, **server_options(settings))
 
 
 @click.command()
