@@ -23,7 +23,7 @@ from fastapi.responses import Response
 
 from feedserver.auth import AuthError, ServiceAuth
 from feedserver.cursors import InvalidCursorError
-from feedserver.feedback import validate_interactions
+from feedserver.feedback import parse_interactions
 from feedserver.feeds import FEEDS, InvalidFeedUriError, UnknownFeedError, feed_uri, parse_feed_uri
 from feedserver.httpserver import BodyLimit
 from feedserver.metrics import Metrics
@@ -243,13 +243,15 @@ def create_app(
                 raise AuthError("AuthenticationRequired", "Authentication Required")
             raw = await request.body()  # at most FEEDGEN_MAX_BODY_BYTES (BodyLimit: 413 past it)
             try:
-                items = validate_interactions(orjson.loads(raw))
+                parsed = parse_interactions(orjson.loads(raw))
             except orjson.JSONDecodeError as error:
                 raise XrpcError(400, "InvalidRequest", "body must be JSON") from error
             except ValueError as error:
                 raise XrpcError(400, "InvalidRequest", str(error)) from error
-            if viewer is not None:
-                await service.record_interactions(viewer, items)
+            if parsed.skipped:
+                metrics.interactions_skipped.inc(parsed.skipped)
+            if viewer is not None and parsed.items:
+                await service.record_interactions(viewer, parsed.items)
             return _json({})
         except XrpcError as error:
             status = error.status

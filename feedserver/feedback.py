@@ -18,13 +18,19 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 from feedserver.moderation import author_of
+from firehose.decode.syntax import is_at_uri
 
 LESS_FACTOR = 0.25  # per requestLess on one of the author's posts
 MORE_FACTOR = 2.0  # per requestMore
 MAX_FEEDBACK_STEPS = 3
 REQUEST_LESS = "app.bsky.feed.defs#requestLess"
 REQUEST_MORE = "app.bsky.feed.defs#requestMore"
-MAX_INTERACTIONS = 100
+# What of an interaction is stored; longer (valid) values are skipped and counted, not refused.
+MAX_ITEM_CHARS = 1000
+MAX_EVENT_CHARS = 200
+# The lexicon's own limits (app.bsky.feed.defs#interaction): past them the body is invalid.
+MAX_CONTEXT_CHARS = 2000
+MAX_REQ_ID_CHARS = 100
 LOAD_BATCH_ROWS = 5000  # rows read per query when loading feedback
 SWEEP_SECONDS = 60.0  # how often every viewer is pruned by age
 
@@ -193,33 +199,56 @@ class FeedbackBook:
 
 @dataclass
 class InteractionInput:
-    """One validated item of sendInteractions."""
+    """One usable item of sendInteractions."""
 
     item: str
     event: str
     feed_context: str | None
 
 
-def validate_interactions(body: object) -> list[InteractionInput]:
-    """Check a sendInteractions body; raise ValueError with a client-facing message."""
+@dataclass
+class ParsedInteractions:
+    """A sendInteractions body read: the interactions to store, and how many were skipped."""
+
+    items: list[InteractionInput]
+    skipped: int = 0
+
+
+def parse_interactions(body: object) -> ParsedInteractions:
+    """Read a sendInteractions body as the lexicon defines it; raise ValueError (a client-facing
+    message) only for a body the lexicon refuses.
+
+    `app.bsky.feed.sendInteractions` puts no cap on the array and makes every field of
+    `app.bsky.feed.defs#interaction` optional, and the Bluesky app sends all it has seen in one call,
+    so a valid body is never refused for its length or for one odd interaction: an interaction
+    without `item` or `event`, with an `item` longer than MAX_ITEM_CHARS or an `event` longer than
+    MAX_EVENT_CHARS is skipped and counted, the rest stored. What one request may cost is bounded by
+    the body size (FEEDGEN_MAX_BODY_BYTES), not by the count.
+    """
     if not isinstance(body, dict) or not isinstance(body.get("interactions"), list):
         raise ValueError("body must be an object with an interactions array")
-    raw = body["interactions"]
-    if len(raw) > MAX_INTERACTIONS:
-        raise ValueError(f"at most {MAX_INTERACTIONS} interactions per call")
-    items = []
-    for entry in raw:
+    items: list[InteractionInput] = []
+    skipped = 0
+    for entry in body["interactions"]:
         if not isinstance(entry, dict):
             raise ValueError("each interaction must be an object")
-        item, event, context = entry.get("item"), entry.get("event"), entry.get("feedContext")
-        if not isinstance(item, str) or not item.startswith("at://") or len(item) > 1000:
+        item, event = entry.get("item"), entry.get("event")
+        context, req_id = entry.get("feedContext"), entry.get("reqId")
+        if item is not None and (not isinstance(item, str) or not is_at_uri(item)):
             raise ValueError("interaction item must be an at-uri")
-        if not isinstance(event, str) or len(event) > 200:
+        if event is not None and not isinstance(event, str):
             raise ValueError("interaction event must be a string")
-        if context is not None and (not isinstance(context, str) or len(context) > 2000):
-            raise ValueError("interaction feedContext must be a string of at most 2000 characters")
+        if context is not None and (not isinstance(context, str) or len(context) > MAX_CONTEXT_CHARS):
+            raise ValueError(
+                f"interaction feedContext must be a string of at most {MAX_CONTEXT_CHARS} characters"
+            )
+        if req_id is not None and (not isinstance(req_id, str) or len(req_id) > MAX_REQ_ID_CHARS):
+            raise ValueError(f"interaction reqId must be a string of at most {MAX_REQ_ID_CHARS} characters")
+        if item is None or event is None or len(item) > MAX_ITEM_CHARS or len(event) > MAX_EVENT_CHARS:
+            skipped += 1
+            continue
         items.append(InteractionInput(item=item, event=event, feed_context=context))
-    return items
+    return ParsedInteractions(items, skipped)
 
 
 def store_interactions(

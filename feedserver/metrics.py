@@ -101,6 +101,11 @@ class Metrics:
         self.snapshot_seconds = Histogram(
             "gitfeed_snapshot_build_seconds", "Time to rank one feed", ["feed"], registry=self.registry
         )
+        self.interactions_skipped = Counter(
+            "gitfeed_interactions_skipped",
+            "sendInteractions items accepted but not stored (no item or event, or too long)",
+            registry=self.registry,
+        )
         self.snapshots_kept = Gauge(
             "gitfeed_snapshots_kept", "Snapshots held in memory for paging readers", registry=self.registry
         )

@@ -191,3 +191,41 @@ def test_send_interactions_needs_a_viewer_and_the_right_lxm(seeded: Path, direct
             headers={"authorization": f"Bearer {make_jwt(key)}"},  # lxm is getFeedSkeleton
         )
         assert wrong.json()["error"] == "BadJwtLexiconMethod"
+
+
+def test_send_interactions_accepts_every_lexicon_valid_body(
+    seeded: Path, directory: Directory, db_path: Path
+) -> None:
+    """The lexicon caps neither the array nor an event's length, and makes item and event optional: a
+    valid body is never refused; what can be stored is, the rest is counted."""
+    import sqlite3
+
+    key = Keypair("ES256K")
+    directory.keys[VIEWER] = key
+    post = "at://did:plc:alice/app.bsky.feed.post/3ka000"
+    less = "app.bsky.feed.defs#requestLess"
+    interactions = [
+        {"item": post, "event": less, "reqId": "r1"},
+        {"event": "app.bsky.feed.defs#interactionSeen"},  # no item
+        {"item": post},  # no event
+        {"item": post, "event": "app.bsky.feed.defs#" + "x" * 5000},  # a long (unknown) event
+        {"item": post, "event": "com.example.future#newKind"},  # unknown events are stored as sent
+        {},
+        *({"item": f"at://did:plc:bob/app.bsky.feed.post/3kb{i:03d}", "event": "seen"} for i in range(150)),
+    ]
+    token = make_jwt(key, lxm="app.bsky.feed.sendInteractions")
+    with client_for(seeded, directory, mode="optional") as client:
+        response = client.post(
+            "/xrpc/app.bsky.feed.sendInteractions",
+            json={"interactions": interactions},
+            headers={"authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json() == {}
+        metrics = client.get("/metrics").text
+    assert "gitfeed_interactions_skipped_total 4.0" in metrics
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute("SELECT event FROM interactions WHERE viewer = ?", (VIEWER,)).fetchall()
+    events = [row[0] for row in rows]
+    assert len(events) == 152
+    assert events[:2] == [less, "com.example.future#newKind"]
