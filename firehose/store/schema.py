@@ -6,6 +6,7 @@ This is the only module that defines tables. Each migration runs in its own tran
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import sqlite_utils
@@ -154,6 +155,16 @@ def m007_server_state(db: sqlite_utils.Database) -> None:
             )
 
 
+def _create_private(path: Path) -> None:
+    """Create `path` empty with mode 0600 when it does not exist yet (an existing file is left as it is)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise DatabaseError(f"cannot create database {path}: {error.strerror or error}") from error
+
+
 class DatabaseError(Exception):
     """The database file is missing, unreadable or not a gitfeed database."""
 
@@ -161,14 +172,19 @@ class DatabaseError(Exception):
 def open_db(path: Path | str, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:
     """Open the database with WAL and a busy timeout, applying pending migrations.
 
-    `create=False` refuses a missing file (admin commands must not invent an empty database).
+    `create=False` refuses a missing file (admin commands must not invent an empty database). A new
+    file is created readable by its owner only (0600), whatever the umask: it holds the cursor secret
+    and the admin sessions, and SQLite gives its -wal and -shm files the database file's mode.
     """
     import sqlite3
 
+    in_memory = str(path) == ":memory:"
     path = Path(path)
     if not create and not path.exists():
         raise DatabaseError(f"no database at {path} (run `gitfeed ingest` first, or pass --db)")
     try:
+        if not in_memory:
+            _create_private(path)
         conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout = 30000")
         conn.execute("PRAGMA journal_mode = WAL")
