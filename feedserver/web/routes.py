@@ -82,16 +82,56 @@ def web_router(
         body = env.get_template(template).render(now=time.time(), feeds=FEEDS, **context)
         return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
+    throttle = admin.LoginThrottle()
+
+    def client_of(request: Request) -> str:
+        return request.client.host if request.client else "-"
+
     def is_admin(request: Request) -> bool:
+        """The admin token in a header (counted against the login throttle when wrong), or a session."""
         given = admin.header_token(request.headers.get("authorization"), request.headers.get("x-admin-token"))
-        return admin.authorized(settings.admin_token, given, request.cookies.get(admin.COOKIE))
+        if given is not None and settings.admin_token:
+            client = client_of(request)
+            if throttle.retry_after(client):
+                request.state.throttled = True
+                return False
+            if admin.token_matches(settings.admin_token, given):
+                return True
+            throttle.failed(client)
+        cookie = request.cookies.get(admin.COOKIE)
+        if cookie is None:
+            return False
+        return admin.session_valid(data.conn(), settings.admin_token, cookie, time.time())
 
     def refusal(request: Request, error: str = "") -> HTMLResponse:
         if not settings.admin_token:
             return html(
                 "error.html", 403, message="The operator view is off: set FEEDGEN_ADMIN_TOKEN to use it."
             )
+        wait = throttle.retry_after(client_of(request))
+        if wait and getattr(request.state, "throttled", False):
+            return html(
+                "error.html",
+                429,
+                message=f"Too many wrong tokens from your address: try again in {wait:.0f} s.",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
         return html("login.html", 401, error=error, headers={"WWW-Authenticate": "Bearer"})
+
+    def cross_site(request: Request) -> HTMLResponse | None:
+        """A 403 for a state-changing POST that is not known to come from this site's own pages.
+
+        A request with the token in a header is not a browser's forgery (no page can make a browser
+        add it); every other POST under /admin must name this origin in Origin (or Referer).
+        """
+        given = admin.header_token(request.headers.get("authorization"), request.headers.get("x-admin-token"))
+        if given is not None and admin.token_matches(settings.admin_token, given):
+            return None
+        own = {f"{request.url.scheme}://{request.headers.get('host', '')}".lower()}
+        own.add(f"https://{settings.hostname}".lower())
+        if admin.same_origin(request.headers.get("origin"), request.headers.get("referer"), own):
+            return None
+        return html("error.html", 403, message="Refused: this request did not come from this site's pages.")
 
     def feed_of(request: Request) -> str | None:
         name = request.query_params.get("feed", DEFAULT_FEED)
@@ -181,24 +221,35 @@ def web_router(
 
     @router.post("/admin/login")
     async def login(request: Request) -> Response:
+        if (refused := cross_site(request)) is not None:
+            return refused
+        client = client_of(request)
+        if settings.admin_token and throttle.retry_after(client):
+            request.state.throttled = True
+        if not settings.admin_token or getattr(request.state, "throttled", False):
+            return refusal(request)
         form = await _form(request)
-        token = form.get("token", "")
-        if not settings.admin_token or not admin.authorized(settings.admin_token, token, None):
+        if not admin.token_matches(settings.admin_token, form.get("token", "")):
+            throttle.failed(client)
             return refusal(request, "Wrong token.")
+        session = await asyncio.to_thread(admin.open_session, data.conn(), settings.admin_token, time.time())
         response = RedirectResponse("/admin", status_code=303)
-        secure = request.url.scheme == "https"
         response.set_cookie(
             admin.COOKIE,
-            admin.cookie_value(settings.admin_token),
+            session,
             httponly=True,
             samesite="strict",
-            secure=secure,
-            max_age=7 * 86400,
+            secure=request.url.scheme == "https",
+            max_age=admin.SESSION_SECONDS,
         )
         return response
 
     @router.post("/admin/logout")
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        if (refused := cross_site(request)) is not None:
+            return refused
+        cookie = request.cookies.get(admin.COOKIE)
+        await asyncio.to_thread(lambda: admin.close_session(data.conn(), cookie))
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(admin.COOKIE)
         return response
@@ -220,6 +271,8 @@ def web_router(
     @router.post("/admin/moderate")
     async def moderate(request: Request) -> Response:
         """One form for ban / unban / pin / unpin, so every button is a tiny form with hidden fields."""
+        if (refused := cross_site(request)) is not None:
+            return refused
         if not is_admin(request):
             return refusal(request)
         form = await _form(request)
@@ -248,6 +301,8 @@ def web_router(
 
     @router.post("/admin/playground")
     async def playground_run(request: Request) -> Response:
+        if (refused := cross_site(request)) is not None:
+            return refused
         if not is_admin(request):
             return refusal(request)
         form = await _form(request)

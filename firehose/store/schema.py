@@ -155,6 +155,21 @@ def m007_server_state(db: sqlite_utils.Database) -> None:
             )
 
 
+@migrations()
+def m008_admin_sessions(db: sqlite_utils.Database) -> None:
+    """Operator login sessions (feedserver.web.admin): the digest of the cookie's random id, expiry."""
+    db.execute(
+        """
+        CREATE TABLE admin_sessions (
+            id TEXT PRIMARY KEY,
+            token_tag TEXT NOT NULL,
+            created_ts REAL NOT NULL,
+            expires_ts REAL NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+
+
 def _create_private(path: Path) -> None:
     """Create `path` empty with mode 0600 when it does not exist yet (an existing file is left as it is)."""
     try:
