@@ -45,6 +45,10 @@ class RecordValidationError(PublishError, ValueError):
     """A record would break the lexicon or our own rules; raised before any network call."""
 
 
+class ForeignRecordError(PublishError):
+    """A record already at the rkey points at another feed generator service; replacing it needs --force."""
+
+
 class CredentialsError(PublishError):
     """The PDS refused the handle and app password."""
 
@@ -279,16 +283,47 @@ def _upload_avatar(session: Session, avatar: Avatar) -> dict[str, Any]:
     }
 
 
+def check_replaceable(
+    session_did: str, existing: dict[str, dict[str, Any] | None], service_did: str, force: bool = False
+) -> None:
+    """Refuse to overwrite a generator record that points at another service (someone's other feed
+    that happens to share the rkey), unless `force`. One error names every such record."""
+    if force:
+        return
+    foreign = [
+        f"{feed_uri(session_did, name)} points at {record.get('did')!r}"
+        for name, record in existing.items()
+        if record is not None and record.get("did") != service_did
+    ]
+    if foreign:
+        raise ForeignRecordError(
+            f"not replacing {'; '.join(foreign)}, not {service_did}: "
+            "pass --force to replace, or publish under another --feed name"
+        )
+
+
 def publish(
-    session: Session, specs: Sequence[FeedSpec], service_did: str, avatar: Avatar | None = None
+    session: Session,
+    specs: Sequence[FeedSpec],
+    service_did: str,
+    avatar: Avatar | None = None,
+    *,
+    force: bool = False,
 ) -> list[PublishedFeed]:
-    """Write one generator record per spec (rkey = name); unchanged records are left as they are."""
+    """Write one generator record per spec (rkey = name); unchanged records are left as they are.
+
+    Every record is read first: if one at a spec's rkey points at another service, nothing is written
+    (ForeignRecordError) unless `force`.
+    """
     for spec in specs:
         validate_spec(spec)
+    current = {spec.name: _existing(session, spec.name) for spec in specs}
+    records = {name: found[0] if found else None for name, found in current.items()}
+    check_replaceable(session.did, records, service_did, force)
     avatar_blob = _upload_avatar(session, avatar) if avatar is not None else None
     results = []
     for spec in specs:
-        existing = _existing(session, spec.name)
+        existing = current[spec.name]
         created_at = existing[0].get("createdAt", now_iso()) if existing else now_iso()
         if avatar_blob is None and existing and "avatar" in existing[0]:
             keep_avatar: dict[str, Any] | None = existing[0]["avatar"]  # no --avatar: keep the one there

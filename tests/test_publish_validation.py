@@ -212,6 +212,37 @@ def test_service_did_refuses_the_placeholder_host() -> None:
         pub.service_did_for(load_settings(service_did="feed.example.org"))
 
 
+OURS = "did:web:feed.example.org"
+ME = "did:plc:publisher0000000000000000"
+
+
+@pytest.mark.parametrize(
+    ("existing", "force", "refused"),
+    [
+        ({"github": None, "ml": None}, False, []),  # nothing there yet
+        ({"github": {"did": OURS}, "ml": None}, False, []),  # ours: an update
+        ({"all": {"did": "did:web:someone-else.example"}, "github": None}, False, ["all"]),
+        ({"all": {"did": "did:web:a.example"}, "links": {"did": "did:plc:other"}}, False, ["all", "links"]),
+        ({"links": {"displayName": "no did at all"}}, False, ["links"]),
+        ({"all": {"did": "did:web:someone-else.example"}}, True, []),  # --force
+    ],
+    ids=["new", "ours", "foreign", "two-foreign", "no-did", "forced"],
+)
+def test_publish_refuses_to_replace_another_services_record(
+    existing: dict, force: bool, refused: list[str]
+) -> None:
+    if not refused:
+        pub.check_replaceable(ME, existing, OURS, force)
+        return
+    with pytest.raises(pub.ForeignRecordError) as error:
+        pub.check_replaceable(ME, existing, OURS, force)
+    message = str(error.value)
+    assert "\n" not in message and "--force" in message
+    for name in refused:
+        assert f"at://{ME}/app.bsky.feed.generator/{name} points at" in message
+    assert all(f"/{name} " not in message for name in existing if name not in refused)
+
+
 # ---- the CLI refuses before it asks for anything or connects anywhere ---------------------------
 
 

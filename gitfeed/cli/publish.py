@@ -43,6 +43,7 @@ def _login(settings: Settings, handle: str, password: str) -> pub.Session:
 @click.option("--pds", help="Publisher's PDS URL (default: FEEDGEN_PDS_URL or https://bsky.social).")
 @click.option("--handle", help="Publisher's handle (default: FEEDGEN_PUBLISH_HANDLE, else a prompt).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--force", is_flag=True, help="Replace a same-named record that points at another service.")
 def publish(
     feeds: tuple[str, ...],
     display_name: str | None,
@@ -52,10 +53,12 @@ def publish(
     pds: str | None,
     handle: str | None,
     as_json: bool,
+    force: bool,
 ) -> None:
     """Publish the feeds: one app.bsky.feed.generator record each (rkey = feed name).
 
-    Safe to run again: unchanged records stay as they are. The password comes from
+    Safe to run again: unchanged records stay as they are. A record of the same name that points at
+    another service (someone's other feed) is left alone unless --force. The password comes from
     FEEDGEN_PUBLISH_PASSWORD or a prompt; use an app password, never your main one.
 
     Example: gitfeed publish --feed github --avatar logo.png --handle alice.bsky.social
@@ -71,7 +74,7 @@ def publish(
         raise click.ClickException(str(exc)) from None
     session = _login(settings, *_credentials(settings, handle))
     try:
-        results = pub.publish(session, specs, service_did, image)
+        results = pub.publish(session, specs, service_did, image, force=force)
     except pub.PublishError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

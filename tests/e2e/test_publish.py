@@ -156,6 +156,31 @@ def test_publish_updates_one_feed_and_keeps_its_creation_time(
     assert [r["uri"].rsplit("/", 1)[1] for r in local_network.list_records(did, COLLECTION)] == ["github"]
 
 
+def test_publish_leaves_another_services_record_alone_unless_forced(
+    local_network: LocalNetwork, publisher: Publisher, feedgen_did: str
+) -> None:
+    """Someone's `all` feed, pointing at their own generator, is not silently replaced by ours."""
+    did = publisher.account.did
+    other_service = "did:web:someone-else.example"
+    theirs = publisher.run("publish", "--feed", "all", env={"FEEDGEN_SERVICE_DID": other_service})
+    assert theirs.exit_code == 0, theirs.output
+    before = _record(local_network, did, "all")
+
+    refused = publisher.run("publish")  # every feed, ours: all would replace theirs
+    assert refused.exit_code == 1
+    assert refused.output.splitlines() == [
+        f"Error: not replacing at://{did}/{COLLECTION}/all points at '{other_service}', not {feedgen_did}: "
+        "pass --force to replace, or publish under another --feed name"
+    ]
+    assert _record(local_network, did, "all") == before
+    assert [r["uri"].rsplit("/", 1)[1] for r in local_network.list_records(did, COLLECTION)] == ["all"]
+
+    forced = publisher.run("publish", "--feed", "all", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert forced.output.splitlines()[0].split()[:2] == ["all", "updated"]
+    assert _record(local_network, did, "all")["value"]["did"] == feedgen_did
+
+
 def test_unpublish_deletes_one_feed_after_confirmation(
     local_network: LocalNetwork, publisher: Publisher
 ) -> None:
