@@ -31,6 +31,7 @@ from feedserver.requestlog import RequestLog
 from feedserver.service import FeedService
 from feedserver.web import web_router
 from firehose.settings import Settings
+from firehose.store import status as ingest_status
 
 GET_FEED_SKELETON = "app.bsky.feed.getFeedSkeleton"
 SEND_INTERACTIONS = "app.bsky.feed.sendInteractions"
@@ -271,6 +272,11 @@ def create_app(
     @app.get("/xrpc/_health")
     async def health() -> Response:
         body = service.health()
+        if body["ok"]:
+            lags = (source["lag_seconds"] for source in body["ingest"])
+            reason = ingest_status.stale_reason(lags, settings.health_max_lag_seconds)
+            if reason is not None:
+                body = {**body, "ok": False, "stale": True, "error": reason}
         return _json(body, 200 if body["ok"] else 503)
 
     @app.get("/metrics")

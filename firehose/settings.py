@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     max_header_bytes: int = Field(64 * 1024, ge=1024)
     header_timeout_seconds: float = Field(10.0, gt=0)
+    health_max_lag_seconds: float = Field(300.0, ge=0)  # 0: health never says stale
 
     # Ingest.
     subscription_endpoint: str = "wss://bsky.network"

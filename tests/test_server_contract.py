@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -128,10 +129,13 @@ def test_send_interactions_response_matches_the_lexicon(client: TestClient) -> N
 def test_health_and_metrics(client: TestClient, db_path: Path) -> None:
     db = make_db(db_path)
     with db.conn:
-        db.conn.execute("INSERT INTO sub_state (service, cursor, updated_ts) VALUES ('wss://relay', 42, 0)")
+        db.conn.execute(
+            "INSERT INTO sub_state (service, cursor, updated_ts) VALUES ('wss://relay', 42, ?)",
+            (time.time() - 5,),
+        )
     health = client.get("/xrpc/_health").json()
     assert health["ok"] and health["db"]
-    assert health["ingest"][0]["service"] == "wss://relay" and health["ingest"][0]["lag_seconds"] > 1e9
+    assert health["ingest"][0]["service"] == "wss://relay" and health["ingest"][0]["lag_seconds"] >= 5
     client.get(SKELETON, params={"feed": feed_at("github"), "limit": 5})
     client.get(SKELETON, params={"feed": feed_at("nope")})
     text = client.get("/metrics").text
@@ -162,3 +166,36 @@ def test_one_log_line_per_request(client: TestClient, caplog: pytest.LogCaptureF
         and "viewer=-" in lines[0]
     )
     assert PUBLISHER not in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("ages", "limit", "stale"),
+    [
+        ({"wss://relay": 400}, 300, True),  # ingest stopped committing 400 s ago
+        ({"wss://relay": 100}, 300, False),
+        ({"wss://old-relay": 90_000, "wss://jetstream": 2}, 300, False),  # the freshest source decides
+        ({"wss://relay": 90_000}, 0, False),  # 0: never stale
+        ({}, 300, False),  # a server started before ingest wrote anything
+    ],
+    ids=["stale", "fresh", "switched-source", "off", "no-ingest-yet"],
+)
+def test_health_says_stale_when_ingest_lags(db_path: Path, ages: dict, limit: float, stale: bool) -> None:
+    db = make_db(db_path)
+    with db.conn:
+        for service, age in ages.items():
+            db.conn.execute(
+                "INSERT INTO sub_state (service, cursor, updated_ts) VALUES (?, 1, ?)",
+                (service, time.time() - age),
+            )
+    db.conn.close()
+    settings = server_settings(db_path, health_max_lag_seconds=limit)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/xrpc/_health")
+    body = response.json()
+    if stale:
+        assert response.status_code == 503
+        assert body["ok"] is False and body["stale"] is True and body["db"] is True
+        assert body["error"] == "ingest last committed 400 s ago (limit 300 s)"
+        assert body["ingest"][0]["service"] == "wss://relay"
+    else:
+        assert response.status_code == 200 and body["ok"] is True and "stale" not in body

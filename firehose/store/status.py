@@ -1,13 +1,13 @@
 """Ingest status, read from the store: each source's cursor and lag, the counters, posts per topic.
 
-The one reader behind `/xrpc/_health`, the Prometheus gauges, `gitfeed stats` and the operator page:
-each asks these functions and formats the answer its own way.
+The one reader behind `/xrpc/_health` (and its stale rule, `stale_reason`), the Prometheus gauges,
+`gitfeed stats` and the operator page: each asks these functions and formats the answer its own way.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from firehose.topics import TOPICS
@@ -41,6 +41,21 @@ def sources(conn: sqlite3.Connection, now: float) -> list[SourceStatus]:
         event_lag = max(0.0, now - cursor / 1e6) if cursor >= JETSTREAM_CURSOR_MIN else None
         out.append(SourceStatus(service, int(cursor), updated_ts, max(0.0, now - updated_ts), event_lag))
     return out
+
+
+def stale_reason(lags: Iterable[float], max_lag_seconds: float) -> str | None:
+    """Why ingest counts as stale, or None: no source has committed within `max_lag_seconds`.
+
+    The freshest source decides (a source switched off long ago leaves its old row behind); no
+    source at all is not stale (a server started before ingest has written anything); 0 turns it off.
+    """
+    lags = list(lags)
+    if not lags or max_lag_seconds <= 0:
+        return None
+    freshest = min(lags)
+    if freshest <= max_lag_seconds:
+        return None
+    return f"ingest last committed {freshest:.0f} s ago (limit {max_lag_seconds:g} s)"
 
 
 def counters(conn: sqlite3.Connection) -> dict[str, int]:
