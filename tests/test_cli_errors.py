@@ -29,3 +29,14 @@ def test_a_missing_database_is_one_line(args: list[str], tmp_path: Path) -> None
     assert result.output.strip().splitlines() == [
         f"Error: no database at {missing} (run `gitfeed ingest` first, or pass --db)"
     ]
+
+
+def test_train_to_a_place_it_cannot_write_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner().invoke(main, ["train", "--out", str(blocker / "heads")])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: cannot write {blocker / 'heads' / 'heads.npz'}: Not a directory"
+    ]
+

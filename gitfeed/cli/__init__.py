@@ -49,15 +49,18 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attribute)
 
     def invoke(self, ctx: click.Context) -> object:
-        """Run the command; a bad setting that escaped it still ends as one line, not a traceback."""
+        """Run the command; a bad setting or a file/socket error that escaped it still ends as one
+        line, not a traceback."""
         from pydantic import ValidationError
 
-        from gitfeed.cli.common import setting_error
+        from gitfeed.cli.common import os_error, setting_error
 
         try:
             return super().invoke(ctx)
         except ValidationError as error:
             raise setting_error(error) from error
+        except OSError as error:
+            raise os_error(error) from error
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

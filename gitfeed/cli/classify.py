@@ -106,6 +106,10 @@ def train(data_dir: Path | None, real_posts: Path | None, labels: Path | None, o
 
     out_path = (out_dir / "heads.npz") if out_dir else DEFAULT_HEADS_PATH
     settings = common.settings()
+    try:  # a place it cannot write is found now, not after minutes of embedding
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {out_path}: {error.strerror or error}") from error
     real = _real_posts(real_posts, labels, "train")
     try:
         embedder = Embedder(

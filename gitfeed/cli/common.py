@@ -35,6 +35,13 @@ def setting_error(error: ValidationError) -> click.ClickException:
     return click.ClickException(f"invalid setting {where}: {first['msg']}")
 
 
+def os_error(error: OSError) -> click.ClickException:
+    """A file or socket error as one line: `cannot use /path: Permission denied`."""
+    reason = error.strerror or str(error) or type(error).__name__
+    where = error.filename if error.filename is not None else None
+    return click.ClickException(f"cannot use {where}: {reason}" if where else reason)
+
+
 def settings(**overrides: object) -> Settings:
     """`load_settings(**overrides)` (None values fall back to FEEDGEN_* and .env), errors as one line."""
     from pydantic import ValidationError
