@@ -7,6 +7,10 @@ so operators moving from it feel at home. Nothing reads the environment at impor
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from firehose.topics import TOPICS
 
+ENV_PREFIX = "FEEDGEN_"
+ENV_FILE = ".env"
+log = logging.getLogger(__name__)
 AuthMode = Literal["off", "optional", "required"]
 SourceKind = Literal["relay", "jetstream"]
 
@@ -22,7 +29,7 @@ SourceKind = Literal["relay", "jetstream"]
 class Settings(BaseSettings):
     """Every FEEDGEN_ setting; see the table in README.md."""
 
-    model_config = SettingsConfigDict(env_prefix="FEEDGEN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=ENV_FILE, extra="ignore")
 
     # Identity and serving (names from the TypeScript starter).
     hostname: str = "example.com"
@@ -116,6 +123,35 @@ class Settings(BaseSettings):
         return {topic: getattr(self, f"threshold_{topic}") for topic in TOPICS}
 
 
+def unknown_names(environ: Mapping[str, str], env_file: Path | None = None) -> list[str]:
+    """`FEEDGEN_*` names in `environ` or the `env_file` that are no setting (a typo is ignored silently
+    by pydantic-settings, so the operator would never learn that FEEDGEN_PROT did nothing)."""
+    names = {name.upper() for name in environ if name.upper().startswith(ENV_PREFIX)}
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+        names |= {name.upper() for name in dotenv_values(env_file) if name.upper().startswith(ENV_PREFIX)}
+    known = {ENV_PREFIX + field.upper() for field in Settings.model_fields}
+    return sorted(names - known)
+
+
+def unknown_names_warning(names: list[str]) -> str:
+    """One line naming each unknown setting, with the closest real one where there is one."""
+    known = [ENV_PREFIX + field.upper() for field in Settings.model_fields]
+    described = []
+    for name in names:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        described.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return f"ignoring unknown setting{'s' if len(names) > 1 else ''}: {', '.join(described)}"
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment and `.env`, with CLI flags (non-None) taking precedence."""
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    """Build settings from the environment and `.env`, with CLI flags (non-None) taking precedence.
+
+    Unknown `FEEDGEN_*` names (environment or `.env`) are warned about in one log line.
+    """
+    settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+    unknown = unknown_names(os.environ, Path(ENV_FILE))
+    if unknown:
+        log.warning(unknown_names_warning(unknown))
+    return settings
