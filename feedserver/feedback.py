@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from feedserver.moderation import author_of
 from firehose.decode.syntax import is_at_uri
+from firehose.store import labels
 
 LESS_FACTOR = 0.25  # per requestLess on one of the author's posts
 MORE_FACTOR = 2.0  # per requestMore
@@ -260,10 +261,13 @@ def store_interactions(
     cap: int,
     retention_seconds: float,
     prune_all: bool = False,
+    label_queue_max: int = 0,
 ) -> int:
     """Write a viewer's interactions in one transaction (the ranking reads requestLess / requestMore),
     keeping at most `cap` of this viewer's feedback rows and `cap` of their other rows, none older than
-    `retention_seconds`; `prune_all` also drops every viewer's rows past that age. Returns rows pruned."""
+    `retention_seconds`; `prune_all` also drops every viewer's rows past that age. A requestLess on a
+    stored post also puts it in the operator's label queue (`show_less`, at most `label_queue_max`
+    of them, the oldest dropped). Returns rows pruned."""
     rows = [(viewer, i.item, author_of(i.item) or None, i.event, i.feed_context, now) for i in items]
     horizon = now - retention_seconds
     conn.execute("BEGIN IMMEDIATE")
@@ -273,6 +277,9 @@ def store_interactions(
             " VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
+        less = [i.item for i in items if i.event == REQUEST_LESS]
+        if less and label_queue_max:
+            labels.show_less(conn, less, label_queue_max, now)
         pruned = 0
         params = {"viewer": viewer, "less": REQUEST_LESS, "more": REQUEST_MORE, "horizon": horizon}
         for negate in ("", "NOT "):

@@ -433,6 +433,7 @@ class FeedService:
                 cap=self.settings.feedback_max_per_viewer,
                 retention_seconds=self.feedback.retention_seconds,
                 prune_all=prune_all,
+                label_queue_max=self.settings.label_queue_max,
             )
         self._load_feedback()  # still in the worker thread: the viewer's next page has it
 

@@ -180,3 +180,59 @@ def github_links(record: dict[str, Any]) -> list[GithubLink]:
                 repo = None  # the repository name itself was cut: we cannot know it
             links.setdefault(key, GithubLink(url, repo))
     return list(links.values())
+
+
+MAX_KEPT_FACETS = 20  # link facets kept by classifier_record (detect and the link features read them)
+
+
+def classifier_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a post record the classifier reads, each capped as it reads them: text, langs,
+    createdAt, link facets, the link card (uri, title, description), image alt texts, the reply refs.
+
+    What the label queue and the operator's labels keep of a post (a few hundred bytes, no blobs), so a
+    labeled post is scored and trained on exactly as ingest scored it: `embed_text`, `github_links`
+    and the link features give the same answer on the compact record as on the full one.
+    """
+    out: dict[str, Any] = {"$type": "app.bsky.feed.post"}
+    text = record.get("text")
+    out["text"] = text[:MAX_TEXT_CHARS] if isinstance(text, str) else ""
+    if isinstance(record.get("createdAt"), str):
+        out["createdAt"] = record["createdAt"][:64]
+    langs = record.get("langs")
+    if isinstance(langs, list):
+        out["langs"] = [lang[:16] for lang in langs[:3] if isinstance(lang, str)]
+    facets = []
+    for facet in record.get("facets") or []:
+        if not isinstance(facet, dict):
+            continue
+        links = [
+            {"$type": LINK_FEATURE, "uri": feature["uri"][:2000]}
+            for feature in facet.get("features") or []
+            if isinstance(feature, dict)
+            and feature.get("$type") == LINK_FEATURE
+            and isinstance(feature.get("uri"), str)
+        ]
+        if links:
+            facets.append({"index": facet.get("index"), "features": links})
+        if len(facets) >= MAX_KEPT_FACETS:
+            break
+    if facets:
+        out["facets"] = facets
+    uri, title, description = card_text(record)
+    alts = alt_texts(record)
+    if uri or title or description:
+        card = {"uri": uri[:2000], "title": title[:MAX_CARD_TITLE_CHARS]}
+        card["description"] = description[:MAX_CARD_DESCRIPTION_CHARS]
+        out["embed"] = {"$type": EXTERNAL, "external": card}
+    elif alts:
+        out["embed"] = {"$type": IMAGES, "images": [{"alt": alt} for alt in alts]}
+    reply = record.get("reply")
+    if isinstance(reply, dict):
+        refs = {
+            which: {"uri": reply[which]["uri"]}
+            for which in ("root", "parent")
+            if isinstance(reply.get(which), dict) and isinstance(reply[which].get("uri"), str)
+        }
+        if refs:
+            out["reply"] = refs
+    return out

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from firehose.events import Event, PostUpserted
-from firehose.scoring import LinkScorer, PostScorer, decide
+from firehose.scoring import LinkScorer, PostScorer, decisions
+from firehose.store import labels
 from firehose.store.rows import KeptPost
 from firehose.store.writer import BatchResult, StoreWriter
 
@@ -192,7 +193,8 @@ class Ingest:
         on_batch: Callable[[BatchResult, IngestStats], None] | None = None,
     ) -> None:
         self.source = source
-        self.writer = StoreWriter(db, source.service)
+        self.label_policy = labels.LabelPolicy.from_settings(settings)
+        self.writer = StoreWriter(db, source.service, label_queue_max=self.label_policy.cap)
         self.scorer: PostScorer = scorer or LinkScorer()
         self.thresholds: Mapping[str, float] = settings.thresholds
         self.max_events = settings.batch_max_events
@@ -306,9 +308,9 @@ class Ingest:
     # ------------------------------------------------------------------ the worker thread
 
     def _commit(self, batch: Sequence[Event], read_at: float) -> tuple[BatchResult, float]:
-        kept = self._classify([e for e in batch if type(e) is PostUpserted])  # type: ignore[misc]
+        kept, queued = self._classify([e for e in batch if type(e) is PostUpserted])  # type: ignore[misc]
         started = time.monotonic()
-        result = self._apply_until_written(batch, kept)
+        result = self._apply_until_written(batch, kept, queued)
         done = time.monotonic()
         self.stats.commit_seconds += done - started
         if done >= self._next_prune:
@@ -320,7 +322,9 @@ class Ingest:
                 )
         return result, done - read_at
 
-    def _apply_until_written(self, batch: Sequence[Event], kept: dict[str, KeptPost]) -> BatchResult:
+    def _apply_until_written(
+        self, batch: Sequence[Event], kept: dict[str, KeptPost], queued: Sequence[labels.QueuedPost] = ()
+    ) -> BatchResult:
         """Apply a batch; on a full disk, wait and retry the same batch (it rolled back whole).
 
         The reader keeps filling the bounded buffer meanwhile and then stops reading, so the relay holds
@@ -329,7 +333,7 @@ class Ingest:
         delay = DISK_FULL_FIRST_RETRY_SECONDS
         while True:
             try:
-                return self.writer.apply(batch, kept)
+                return self.writer.apply(batch, kept, queued)
             except sqlite3.OperationalError as error:
                 if "full" not in str(error) or self._stopping:
                     raise
@@ -338,18 +342,21 @@ class Ingest:
                 time.sleep(delay)
                 delay = min(delay * 2, DISK_FULL_MAX_RETRY_SECONDS)
 
-    def _classify(self, posts: list[PostUpserted]) -> dict[str, KeptPost]:
+    def _classify(self, posts: list[PostUpserted]) -> tuple[dict[str, KeptPost], list[labels.QueuedPost]]:
+        """What to keep of a batch's posts, and which of them enter the label queue."""
         if not posts:
-            return {}
+            return {}, []
         records = [post.record for post in posts]
         started = time.monotonic()
         try:
-            decisions = decide(self.scorer, records, self.thresholds)
+            scores = self.scorer.score(records)
         except Exception:
             # A scorer bug must not stop the stream: report it and keep this batch by the link rule.
             self.stats.scorer_failures += 1
             log.exception("ingest: scorer failed on a batch of %d posts; using the link rule", len(posts))
-            decisions = decide(self._fallback, records, self.thresholds)
+            scores = self._fallback.score(records)
+        kept = decisions(records, scores, self.thresholds)
+        queued = labels.picks(posts, scores, self.thresholds, self.label_policy)
         self.stats.score_seconds += time.monotonic() - started
         self.stats.posts_scored += len(posts)
-        return {post.uri: d for post, d in zip(posts, decisions, strict=True) if d is not None}
+        return {post.uri: d for post, d in zip(posts, kept, strict=True) if d is not None}, queued

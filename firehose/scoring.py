@@ -44,11 +44,18 @@ def decide(
     """Score a batch and say, per record, what to keep (None: no topic reached its threshold)."""
     if not records:
         return []
-    decisions: list[KeptPost | None] = []
-    for record, scores in zip(records, scorer.score(records), strict=True):
-        topics = kept_topics(scores, thresholds)
+    return decisions(records, scorer.score(records), thresholds)
+
+
+def decisions(
+    records: Sequence[dict[str, Any]], scores: Sequence[Mapping[str, float]], thresholds: Mapping[str, float]
+) -> list[KeptPost | None]:
+    """What to keep of each scored record (None: no topic reached its threshold)."""
+    out: list[KeptPost | None] = []
+    for record, post_scores in zip(records, scores, strict=True):
+        topics = kept_topics(post_scores, thresholds)
         if topics:
-            decisions.append(KeptPost(scores=dict(scores), links=github_links(record), topics=tuple(topics)))
+            out.append(KeptPost(scores=dict(post_scores), links=github_links(record), topics=tuple(topics)))
         else:
-            decisions.append(None)
-    return decisions
+            out.append(None)
+    return out

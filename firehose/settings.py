@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     embed_max_seq_length: int = Field(128, ge=8, le=512)
     embed_threads: int = Field(0, ge=0)
     classify_prefilter: bool = True
+    # The label queue (firehose/store/labels.py): posts waiting for the operator's label.
+    label_queue_max: int = Field(1000, ge=0)  # rows per reason, oldest dropped; 0 turns the queue off
+    label_margin: float = Field(0.15, ge=0, le=0.5)
+    label_admission_share: float = Field(0.02, ge=0, le=1)
 
     # Ranking.
     engagement_weight: float = Field(1.0, ge=0)

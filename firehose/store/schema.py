@@ -170,6 +170,41 @@ def m008_admin_sessions(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m009_labels(db: sqlite_utils.Database) -> None:
+    """The operator's labels and the queue of posts waiting for one (`firehose.store.labels`).
+
+    Both keep the post's record as the classifier reads it (`firehose.detect.classifier_record`), so a
+    labeled post can be re-scored and trained on after the post itself is pruned. The queue is bounded:
+    at most FEEDGEN_LABEL_QUEUE_MAX rows per reason, the oldest dropped.
+    """
+    db.execute(
+        """
+        CREATE TABLE labels (
+            uri TEXT PRIMARY KEY,
+            record TEXT NOT NULL,
+            labels TEXT NOT NULL DEFAULT '[]',
+            labeled_at REAL NOT NULL,
+            labeler TEXT NOT NULL DEFAULT 'operator'
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE label_queue (
+            uri TEXT PRIMARY KEY,
+            record TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (reason IN ('uncertain', 'recent_admission', 'show_less')),
+            score_github REAL NOT NULL DEFAULT 0,
+            score_ml REAL NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 1,
+            queued_at REAL NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX label_queue_reason ON label_queue(reason, queued_at)")
+
+
 def _create_private(path: Path) -> None:
     """Create `path` empty with mode 0600 when it does not exist yet (an existing file is left as it is)."""
     try:

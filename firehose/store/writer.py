@@ -27,6 +27,7 @@ from firehose.events import (
     Progress,
     SkippedFrame,
 )
+from firehose.store import labels
 from firehose.store.rows import MAX_STORED_LINKS, KeptPost, post_row
 from firehose.store.status import CAP_COUNTERS
 
@@ -63,6 +64,7 @@ class BatchResult:
     facets_dropped: int = 0  # facets past a post's first MAX_FACETS
     ops_skipped: int = 0  # ops of commits skipped whole for having more than the lexicon's 200
     cids_unverified: int = 0  # blocks skipped because their CID names a hash function we cannot check
+    queued: int = 0  # posts put in the label queue (firehose.store.labels)
 
 
 def _chunks(items: Sequence[str], size: int = SQL_CHUNK) -> Iterable[Sequence[str]]:
@@ -73,9 +75,10 @@ def _chunks(items: Sequence[str], size: int = SQL_CHUNK) -> Iterable[Sequence[st
 class StoreWriter:
     """Writes batches for one source (`service`, e.g. the relay URL) into the store."""
 
-    def __init__(self, db: sqlite_utils.Database, service: str) -> None:
+    def __init__(self, db: sqlite_utils.Database, service: str, *, label_queue_max: int = 0) -> None:
         self.db = db
         self.service = service
+        self.label_queue_max = label_queue_max
 
     def cursor(self) -> int | None:
         """The cursor saved with the last committed batch of this source."""
@@ -91,8 +94,14 @@ class StoreWriter:
             found.update(row[0] for row in rows)
         return found
 
-    def apply(self, events: Sequence[Event], kept: Mapping[str, KeptPost]) -> BatchResult:
-        """Apply `events` in order plus counters and cursor, atomically; `kept` maps post uri -> decision."""
+    def apply(
+        self,
+        events: Sequence[Event],
+        kept: Mapping[str, KeptPost],
+        queued: Sequence[labels.QueuedPost] = (),
+    ) -> BatchResult:
+        """Apply `events` in order plus counters and cursor, atomically; `kept` maps post uri -> decision,
+        `queued` are the posts that enter the label queue (bounded to `label_queue_max` per reason)."""
         result = BatchResult(events=len(events))
         now = time.time()
         # One pass sorts out what needs the database: most events (likes of posts we do not store,
@@ -100,6 +109,7 @@ class StoreWriter:
         post_uris: set[str] = set()
         subjects: set[str] = set()
         unliked: set[str] = set()
+        deleted: list[str] = []
         work: list[Event] = []
         cursor = None
         skipped = posts_seen = 0
@@ -121,6 +131,7 @@ class StoreWriter:
                     result.facets_dropped += event.facets_dropped  # type: ignore[union-attr]
             elif kind is PostDeleted:
                 post_uris.add(event.uri)  # type: ignore[union-attr]
+                deleted.append(event.uri)  # type: ignore[union-attr]
             elif kind is SkippedFrame:
                 skipped += 1
                 result.ops_skipped += event.ops  # type: ignore[union-attr]
@@ -156,6 +167,11 @@ class StoreWriter:
                     result.posts_deleted += self._account_changed(event, now, stored_posts)  # type: ignore[arg-type]
                 elif kind is IdentityChanged:
                     self._identity_changed(event, now)  # type: ignore[arg-type]
+            if deleted:
+                labels.forget(self.db.conn, deleted)
+            if queued and self.label_queue_max:
+                labels.enqueue(self.db.conn, queued, self.label_queue_max, now)
+                result.queued = len(queued)
             self._count(result, posts_seen)
             if result.cursor is not None:
                 self.db.execute(
@@ -227,6 +243,7 @@ class StoreWriter:
         )
         if status not in REMOVING_STATUSES:
             return 0
+        labels.forget_author(self.db.conn, event.did)
         uris = [row[0] for row in self.db.execute("SELECT uri FROM posts WHERE author = ?", [event.did])]
         self._delete_posts(uris)
         stored.difference_update(uris)

@@ -307,15 +307,9 @@ def explain(uri: str, db: Path | None, rescore: bool) -> None:
         relation = "reaches" if score >= threshold else "is under"
         click.echo(f"  {topic}: score {score:.3f} {relation} the threshold {threshold:.2f}")
     if rescore:
-        record = _post_record(post["text"])
-        if post["card_title"] or post["card_description"]:
-            card = {
-                "uri": urls[0] if urls else "",
-                "title": post["card_title"],
-                "description": post["card_description"],
-            }
-            record["embed"] = {"$type": "app.bsky.embed.external", "external": card}
-        explanation = _scorer(settings).explain(record)
+        from firehose.store.labels import record_from_post
+
+        explanation = _scorer(settings).explain(record_from_post(post))
         scores = ", ".join(f"{t} {s:.3f}" for t, s in explanation.scores.items())
         click.echo(
             f"  current model: {scores}" + ("" if explanation.prefilter_passed else " (prefilter: no chance)")
