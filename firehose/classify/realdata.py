@@ -10,6 +10,7 @@ chosen by a hash of the id, is the test split: training never reads it, and ever
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,3 +68,22 @@ def _read_labels(path: Path, topics: Sequence[str]) -> dict[str, tuple[frozenset
             raise EvalDataError(f"{path}:{number}: expected {{id, labels: a list of {list(topics)}}}")
         out[str(row["id"])] = (frozenset(names), bool(row.get("uncertain", False)))
     return out
+
+
+OPERATOR_KIND = "operator"
+
+
+def load_operator(conn: sqlite3.Connection, *, split: str = "all") -> list[LabeledPost]:
+    """The operator's labels from the store (`gitfeed label`) as labeled posts of kind "operator", split by
+    the same hash of the id (the post's uri) as the real posts: `gitfeed train --db` reads the train
+    split, `gitfeed eval --db` the test split. Not a random sample: they are the posts the classifier was
+    least sure of, the ones subscribers complained about and a sample of admissions."""
+    from firehose.store.labels import all_labels
+
+    if split not in SPLITS:
+        raise EvalDataError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    return [
+        LabeledPost(label.uri, label.labels, label.record, kind=OPERATOR_KIND)
+        for label in all_labels(conn)
+        if split == "all" or split_of(label.uri) == split
+    ]

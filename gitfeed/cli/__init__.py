@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "classify": "gitfeed.cli.classify:classify",
     "eval": "gitfeed.cli.classify:eval_command",
     "explain": "gitfeed.cli.classify:explain",
+    "label": "gitfeed.cli.label:label",
+    "backtest": "gitfeed.cli.backtest:backtest",
 }
 
 

@@ -59,11 +59,13 @@ LABELS_OPTION = click.option(
 )
 
 
-def _real_posts(real_posts: Path | None, labels: Path | None, split: str):  # noqa: ANN202
+def _real_posts(real_posts: Path | None, labels: Path | None, split: str, *, required: bool = True):  # noqa: ANN202
     from firehose.classify.evaluate import EvalDataError
     from firehose.classify.realdata import DEFAULT_LABELS_PATH, default_posts_path, load_real
 
     path = real_posts or default_posts_path()
+    if path is None and not required:
+        return []
     if path is None:
         raise click.ClickException(
             "no real posts found: pass --real-posts PATH (shared/corpus/real-posts/posts.jsonl)"
@@ -72,6 +74,26 @@ def _real_posts(real_posts: Path | None, labels: Path | None, split: str):  # no
         return load_real(path, labels or DEFAULT_LABELS_PATH, split=split)
     except EvalDataError as error:
         raise click.ClickException(str(error)) from error
+
+
+def _operator_posts(db: Path, split: str):  # noqa: ANN202 - list[LabeledPost]
+    """The operator's labels in the database at `db` (`gitfeed label`), one split of them."""
+    from firehose.classify.realdata import load_operator
+
+    database = common.open_store(db)
+    try:
+        return load_operator(database.conn, split=split)
+    finally:
+        database.close()
+
+
+OPERATOR_DB_OPTION = click.option(
+    "--db",
+    "db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also the operator's labels in this database (gitfeed label), as real posts of kind operator.",
+)
 
 
 @click.command()
@@ -84,6 +106,7 @@ def _real_posts(real_posts: Path | None, labels: Path | None, split: str):  # no
 )
 @REAL_POSTS_OPTION
 @LABELS_OPTION
+@OPERATOR_DB_OPTION
 @click.option(
     "--out",
     "out_dir",
@@ -91,12 +114,15 @@ def _real_posts(real_posts: Path | None, labels: Path | None, split: str):  # no
     default=None,
     help="Directory for heads.npz (default: firehose/classify/heads).",
 )
-def train(data_dir: Path | None, real_posts: Path | None, labels: Path | None, out_dir: Path | None) -> None:
+def train(
+    data_dir: Path | None, real_posts: Path | None, labels: Path | None, db: Path | None, out_dir: Path | None
+) -> None:
     """Train the classifier on real posts (train split) and the written set; write heads.npz (no pickle).
 
-    Thresholds are chosen on out-of-fold scores of the real posts, at the network's base rate.
+    Thresholds are chosen on out-of-fold scores of the real posts, at the network's base rate. With
+    --db, the operator's labels (`gitfeed label`, their train split) join the real posts.
 
-    Example: gitfeed train --out /tmp/heads
+    Example: gitfeed train --db gitfeed.db --out /tmp/heads
     """
     from firehose.classify import Embedder, ModelNotFoundError
     from firehose.classify.evaluate import EvalDataError
@@ -110,7 +136,9 @@ def train(data_dir: Path | None, real_posts: Path | None, labels: Path | None, o
         out_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise click.ClickException(f"cannot write {out_path}: {error.strerror or error}") from error
-    real = _real_posts(real_posts, labels, "train")
+    real = _real_posts(real_posts, labels, "train", required=db is None)
+    operator = _operator_posts(db, "train") if db is not None else []
+    real = [*real, *operator]
     try:
         embedder = Embedder(
             settings.model,
@@ -130,8 +158,8 @@ def train(data_dir: Path | None, real_posts: Path | None, labels: Path | None, o
     except (EvalDataError, ModelNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(
-        f"trained on {report.n_real} real and {report.n_written} written posts in {report.seconds:.0f}s "
-        f"with {embedder.describe()}"
+        f"trained on {report.n_real} real ({len(operator)} labeled by the operator) and "
+        f"{report.n_written} written posts in {report.seconds:.0f}s with {embedder.describe()}"
     )
     for topic, figures in report.cv.items():
         click.echo(
@@ -189,10 +217,11 @@ def classify(text: str, as_json: bool) -> None:
     type=click.Choice(["test", "train", "all"]),
     default="test",
     show_default=True,
-    help="With --real: which split of the real posts.",
+    help="With --real or --db: which split of the real posts or the operator's labels.",
 )
 @REAL_POSTS_OPTION
 @LABELS_OPTION
+@OPERATOR_DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--show", default=20, show_default=True, help="How many false positives to list.")
 def eval_command(
@@ -201,6 +230,7 @@ def eval_command(
     split: str,
     real_posts: Path | None,
     labels: Path | None,
+    db: Path | None,
     as_json: bool,
     show: int,
 ) -> None:
@@ -209,20 +239,23 @@ def eval_command(
     FILE: labeled JSONL, each line {"id", "labels": ["github", "ml"], "record": {app.bsky.feed.post}}.
     With --real: the real posts of shared/corpus/real-posts and our labels; on the `random` kind (an
     unfiltered firehose sample) precision is what a subscriber sees and admission can be compared with
-    the true share of on-topic posts.
+    the true share of on-topic posts. With --db: the operator's labels in that database (`gitfeed
+    label`), kind `operator`: real posts, though not a random sample (mostly the classifier's least
+    sure). FILE, --real and --db add up.
 
-    Example: gitfeed eval --real
+    Example: gitfeed eval --db gitfeed.db
     """
     from firehose.classify.evaluate import EvalDataError, evaluate, load_jsonl
 
     settings = common.settings()
-    if real == (file is not None):
-        raise click.ClickException("give either a labeled FILE or --real")
-    if real:
-        posts = _real_posts(real_posts, labels, split)
-    else:
+    if not real and file is None and db is None:
+        raise click.ClickException("give a labeled FILE, --real or --db")
+    posts = _real_posts(real_posts, labels, split) if real else []
+    if db is not None:
+        posts += _operator_posts(db, split)
+    if file is not None:
         try:
-            posts = load_jsonl(file)
+            posts += load_jsonl(file)
         except EvalDataError as error:
             raise click.ClickException(str(error)) from error
     scorer = _scorer(settings)
