@@ -23,9 +23,11 @@ from feedserver.web import admin
 from feedserver.web.queries import PageData
 from feedserver.web.render import STATIC, environment
 from firehose.settings import Settings
+from firehose.store import labels
 
 DEFAULT_FEED = "github"
 PAGE_SIZE = 30
+LABEL_QUEUE_SHOWN = 20
 MAX_LIMIT = 100
 MAX_FORM_BYTES = 64 * 1024
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
@@ -199,6 +201,8 @@ def web_router(
                 "pins": pins,
                 "first_hour": first_hour,
                 "series": series,
+                "queue": labels.queue(conn, limit=LABEL_QUEUE_SHOWN),
+                "queue_counts": labels.queue_counts(conn),
             }
 
         context = await asyncio.to_thread(read)
@@ -298,6 +302,31 @@ def web_router(
         back = form.get("back", "/admin")
         target = back if back in ("/", "/admin") else "/admin"
         return RedirectResponse(target + "?" + urlencode({"done": message}), status_code=303)
+
+    @router.post("/admin/label")
+    async def label(request: Request) -> Response:
+        """The operator's label of a queued post (the same call as `gitfeed label URI --as ...`), or
+        `drop` to take it out of the queue unlabeled."""
+        if not is_admin(request):
+            return refusal(request)
+        form = await _form(request)
+        uri, answer = form.get("uri", ""), form.get("labels", "")
+
+        def write() -> str:
+            if answer == "drop":
+                return (
+                    f"dropped {uri} from the label queue"
+                    if labels.dismiss(data.conn(), uri)
+                    else "not queued"
+                )
+            done = labels.add_label(data.conn(), uri, answer, time.time())
+            return f"labeled {uri}: {', '.join(sorted(done.labels)) or 'neither'}"
+
+        try:
+            message = await asyncio.to_thread(write)
+        except labels.LabelError as error:
+            return await admin_page(request, 400, message=str(error))
+        return RedirectResponse("/admin?" + urlencode({"done": message[:300]}) + "#labels", status_code=303)
 
     @router.post("/admin/playground")
     async def playground_run(request: Request) -> Response:
