@@ -144,7 +144,8 @@ def picks(
         for topic, score in post_scores.items():
             threshold = thresholds.get(topic, 1.0)
             admitted = admitted or score >= threshold
-            if abs(score - threshold) <= policy.margin and score < 1.0:
+            # 0 is the first stage's "no chance" and 1.0 a rule's verdict: neither is a doubt
+            if 0.0 < score < 1.0 and abs(score - threshold) <= policy.margin:
                 reason = "uncertain"
         if reason is None and admitted and sampled(post.uri, policy.admission_share):
             reason = "recent_admission"
