@@ -45,10 +45,18 @@ def test_admin_shows_the_queue_escaped_and_labels_with_a_button(db_path: Path) -
     assert labels.queue(conn) == []
 
 
-def test_labeling_needs_the_admin_token(db_path: Path) -> None:
+def test_labeling_needs_the_admin_token_and_this_sites_origin(db_path: Path) -> None:
     with client(db_path) as http:
         refused = http.post("/admin/label", data={"uri": URI, "labels": "ml"})
-        assert refused.status_code == 401
+        assert refused.status_code == 403  # no Origin: not known to come from this site's pages
+        forged = http.post(
+            "/admin/label", data={"uri": URI, "labels": "ml"}, headers={"Origin": "https://attacker.example"}
+        )
+        assert forged.status_code == 403
+        anonymous = http.post(
+            "/admin/label", data={"uri": URI, "labels": "ml"}, headers={"Origin": "http://testserver"}
+        )
+        assert anonymous.status_code == 401
         wrong = http.post(
             "/admin/label", data={"uri": URI, "labels": "ml"}, headers={"Authorization": "Bearer no"}
         )

@@ -307,6 +307,8 @@ def web_router(
     async def label(request: Request) -> Response:
         """The operator's label of a queued post (the same call as `gitfeed label URI --as ...`), or
         `drop` to take it out of the queue unlabeled."""
+        if (refused := cross_site(request)) is not None:
+            return refused
         if not is_admin(request):
             return refusal(request)
         form = await _form(request)
