@@ -58,7 +58,9 @@ def test_labeling_needs_the_admin_token_and_this_sites_origin(db_path: Path) -> 
         )
         assert anonymous.status_code == 401
         wrong = http.post(
-            "/admin/label", data={"uri": URI, "labels": "ml"}, headers={"Authorization": "Bearer no"}
+            "/admin/label",
+            data={"uri": URI, "labels": "ml"},
+            headers={"Authorization": "Bearer no", "Origin": "http://testserver"},
         )
         assert wrong.status_code == 401
     conn = open_db(db_path).conn
