@@ -1,8 +1,9 @@
 """The relay firehose: `com.atproto.sync.subscribeRepos` over a websocket, resumable and stall-proof.
 
 Two kinds of failure (STYLE 4): a connection that fails, drops or goes silent for
-`receive_timeout_seconds` reconnects with capped, jittered backoff from `cursor`; a frame that will
-not decode is a `SkippedFrame` (counted downstream) and the stream carries on.
+`receive_timeout_seconds` reconnects with capped, jittered backoff from `cursor` (the loop and the
+stall watch are `sources.websocket:WebsocketSource`'s, shared with Jetstream); a frame that will not
+decode is a `SkippedFrame` (counted downstream) and the stream carries on.
 
 Why the websocket's own `max_size` is twice `max_frame_bytes`: a frame between the two is read and
 then skipped by the decoder without dropping the connection. A frame over the websocket's limit is
@@ -14,20 +15,18 @@ we have not seen. Otherwise the relay would send the same giant frame on every r
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI, ProtocolError
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from firehose.decode.relay import StreamControl, decode_frame
 from firehose.events import Event, SkippedFrame
-from firehose.sources.backoff import Backoff
-from firehose.sources.base import Source, SourceError, frame_cursor
+from firehose.sources.base import frame_cursor
+from firehose.sources.websocket import Reconnect, WebsocketSource
 
 if TYPE_CHECKING:
     from firehose.settings import Settings
@@ -35,15 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_REPOS = "/xrpc/com.atproto.sync.subscribeRepos"
-OPEN_TIMEOUT_SECONDS = 10.0
-
-
-class Reconnect(Exception):  # noqa: N818 - a signal, not an error
-    """Leave the current connection and dial again (after backoff unless `now`)."""
-
-    def __init__(self, why: str, *, now: bool = False) -> None:
-        super().__init__(why)
-        self.now = now
 
 
 def subscribe_url(endpoint: str, cursor: int | None) -> str:
@@ -52,55 +42,15 @@ def subscribe_url(endpoint: str, cursor: int | None) -> str:
     return url + "?" + urlencode({"cursor": cursor}) if cursor is not None else url
 
 
-class _StallWatch:
-    """Notices a connection that has gone silent: the reader waiting in `recv()` for `timeout` seconds.
-
-    Why not `asyncio.timeout` around each `recv()`: rescheduling its timer twice a frame cost more
-    than a tenth of the relay source's CPU. The reader sets two plain attributes per frame instead,
-    and this task wakes when the current wait would expire (or every timeout/4 while the reader is
-    away, e.g. blocked on a full ingest buffer, which is not a stall). On a stall it aborts the
-    transport, so `recv()` raises ConnectionClosed, which the reader turns into the TimeoutError
-    the reconnect loop counts as a stall.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float, abort: Callable[[], object]) -> None:
-        self.loop = loop
-        self.timeout = timeout
-        self.abort = abort
-        self.since = loop.time()  # when the reader's current (or last) wait in recv() began
-        self.waiting = False
-        self.stalled = False
-
-    async def run(self) -> None:
-        period = self.timeout / 4
-        while True:
-            if not self.waiting:
-                await asyncio.sleep(period)
-                continue
-            remaining = self.since + self.timeout - self.loop.time()
-            if remaining > 0:
-                await asyncio.sleep(remaining)
-                continue
-            self.stalled = True
-            self.abort()
-            return
-
-
-class RelaySource(Source):
+class RelaySource(WebsocketSource[tuple[bytes | None, list[Event]]]):
     """subscribeRepos from a relay (or PDS) base URL such as `wss://bsky.network` or `ws://127.0.0.1:PORT`."""
 
     kind = "relay"
 
     def __init__(self, endpoint: str, settings: Settings, *, cursor: int | None = None) -> None:
-        endpoint = endpoint.rstrip("/")
-        if not endpoint.startswith(("ws://", "wss://")):
-            raise SourceError(f"relay endpoint must be a ws:// or wss:// base URL, not {endpoint!r}")
-        super().__init__(endpoint, cursor)
-        self.endpoint = endpoint
+        super().__init__(endpoint, settings, cursor)
         self.max_frame_bytes = settings.max_frame_bytes
         self.websocket_max_size = 2 * settings.max_frame_bytes
-        self.receive_timeout = settings.receive_timeout_seconds
-        self.backoff = Backoff.from_settings(settings)
         self._skip_ahead = 0
 
     def url(self) -> str:
@@ -117,35 +67,14 @@ class RelaySource(Source):
             if frame is not None:
                 yield frame
 
-    async def frames(self) -> AsyncIterator[tuple[bytes | None, list[Event]]]:
+    def frames(self) -> AsyncIterator[tuple[bytes | None, list[Event]]]:
         """(raw frame, its events) forever; raw is None for a frame the websocket refused."""
-        while True:
-            url = self.url()
-            now = False
-            try:
-                async for item in self._connection(url):
-                    yield item
-                raise Reconnect("server closed the stream")
-            except Reconnect as why:
-                log.info("relay %s: %s; reconnecting", self.endpoint, why)
-                now = why.now
-            except TimeoutError:
-                self.stats.stalls += 1
-                log.warning("relay %s: no frame for %.1fs; reconnecting", self.endpoint, self.receive_timeout)
-            except ConnectionClosed as closed:
-                self.stats.disconnects += 1
-                if closed.sent is not None and closed.sent.code == CloseCode.MESSAGE_TOO_BIG:
-                    yield None, [self._refused(str(closed))]
-                else:
-                    log.warning("relay %s: connection closed (%s); reconnecting", self.endpoint, closed)
-            except InvalidURI as error:
-                raise SourceError(f"bad relay URL {url}: {error}") from error
-            except (OSError, InvalidHandshake, ProtocolError) as error:
-                log.warning("relay %s: %s: %s; retrying", self.endpoint, type(error).__name__, error)
-            if not now:
-                delay = self.backoff.next_delay()
-                log.info("relay %s: next attempt in %.2fs", self.endpoint, delay)
-                await asyncio.sleep(delay)
+        return self.items()
+
+    def closed(self, closed: ConnectionClosed) -> tuple[bytes | None, list[Event]] | None:
+        if closed.sent is not None and closed.sent.code == CloseCode.MESSAGE_TOO_BIG:
+            return None, [self._refused(str(closed))]
+        return super().closed(closed)
 
     def _refused(self, detail: str) -> SkippedFrame:
         self.stats.refused += 1
@@ -160,51 +89,24 @@ class RelaySource(Source):
         )
         return SkippedFrame(cursor=None, reason="oversized", detail=f"after seq {self.cursor}: {detail}")
 
-    async def _connection(self, url: str) -> AsyncIterator[tuple[bytes | None, list[Event]]]:
-        loop = asyncio.get_running_loop()
-        stats = self.stats
-        async with connect(
-            url,
-            max_size=self.websocket_max_size,
-            open_timeout=min(OPEN_TIMEOUT_SECONDS, max(self.receive_timeout, 1.0)),
-            close_timeout=1.0,
-            compression=None,
-        ) as ws:
-            self.backoff.connected()
-            stats.connects += 1
-            log.info("relay: connected to %s", url)
-            watch = _StallWatch(loop, self.receive_timeout, ws.transport.abort)
-            watchdog = asyncio.create_task(watch.run(), name="gitfeed-relay-stall-watch")
-            recv = ws.recv
-            max_frame_bytes = self.max_frame_bytes
-            try:
-                while True:
-                    watch.since = loop.time()
-                    watch.waiting = True
-                    frame = await recv()
-                    watch.waiting = False
-                    stats.frames += 1
-                    stats.bytes += len(frame)
-                    stats.last_frame_monotonic = loop.time()
-                    if isinstance(frame, str):
-                        yield None, [SkippedFrame(cursor=None, reason="bad_frame", detail="text frame")]
-                        continue
-                    events = decode_frame(frame, max_frame_bytes=max_frame_bytes)
-                    if type(events[0]) is StreamControl:
-                        self._control(events[0])  # type: ignore[arg-type]
-                        continue
-                    seq = frame_cursor(events)  # type: ignore[arg-type]
-                    if not self.accept(seq):
-                        continue
-                    if seq is not None:
-                        self._skip_ahead = 0
-                    yield frame, events  # type: ignore[misc]
-            except ConnectionClosed:
-                if watch.stalled:
-                    raise TimeoutError(f"no frame for {self.receive_timeout}s") from None
-                raise
-            finally:
-                watchdog.cancel()
+    async def connection(self, url: str) -> AsyncIterator[tuple[bytes | None, list[Event]]]:
+        max_frame_bytes = self.max_frame_bytes
+        async with self.open(url, max_size=self.websocket_max_size, compression=None) as recv:
+            while True:
+                frame = await recv()
+                if isinstance(frame, str):
+                    yield None, [SkippedFrame(cursor=None, reason="bad_frame", detail="text frame")]
+                    continue
+                events = decode_frame(frame, max_frame_bytes=max_frame_bytes)
+                if type(events[0]) is StreamControl:
+                    self._control(events[0])  # type: ignore[arg-type]
+                    continue
+                seq = frame_cursor(events)  # type: ignore[arg-type]
+                if not self.accept(seq):
+                    continue
+                if seq is not None:
+                    self._skip_ahead = 0
+                yield frame, events  # type: ignore[misc]
 
     def _control(self, control: StreamControl) -> None:
         """React to an error frame or #info as the subscribeRepos lexicon says (see StreamControl)."""
