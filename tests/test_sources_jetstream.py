@@ -25,7 +25,8 @@ from firehose.events import (
 )
 from firehose.ingest import Ingest
 from firehose.scoring import LinkScorer
-from firehose.sources.jetstream import COLLECTIONS, JetstreamSource
+from firehose.sources.base import SourceError
+from firehose.sources.jetstream import COLLECTIONS, JetstreamSource, subscribe_url
 from firehose.store.schema import open_db
 from tests.support import framegen as fg
 from tests.support.jetstreamserver import (
@@ -58,15 +59,22 @@ def messages(first: int = 1, n: int = 8) -> list[dict]:
 
 
 def run(
-    msgs: list[dict], scenario: str = "normal", *, cursor: int | None = None, compression: bool = True, **kw
+    msgs: list[dict],
+    scenario: str = "normal",
+    *,
+    cursor: int | None = None,
+    compression: bool = True,
+    compressed: bool | None = None,
+    **kw,
 ):
+    """Stream from a local Jetstream to the last message; `compressed`: expected (default `compression`)."""
     last = max(m["seq"] for m in msgs)
 
     async def main() -> tuple[JetstreamServer, JetstreamSource, list[Event]]:
         async with JetstreamServer(msgs, scenario, compression=compression, **kw) as server:
             source = JetstreamSource(server.url, fast_settings(), cursor=cursor)
             events = await collect(source, lambda evs: any(e.cursor == last for e in evs))
-            assert source.compressed == compression
+            assert source.compressed == (compression if compressed is None else compressed)
             return server, source, events
 
     return asyncio.run(main())
@@ -96,8 +104,72 @@ def test_a_dropped_connection_resumes_from_the_cursor(scenario: str) -> None:
     assert seqs(events) == list(range(1, 9))  # no loss, and the inclusive replay of seq 3 was dropped
     assert server.cursors == [None, 3]
     assert source.stats.duplicates == 1
-    if scenario == "stall":
-        assert source.stats.stalls == 1
+    assert source.stats.connects == 2
+    assert source.stats.stalls == (scenario == "stall")
+    assert source.stats.disconnects == (scenario == "abnormal_close")
+    errors = {"consumer_too_slow": {"error:ConsumerTooSlow": 1}, "error_frame": {"error:SomethingBroke": 1}}
+    assert source.stats.controls == errors.get(scenario, {})  # every error frame reconnects
+
+
+def test_a_retired_dictionary_is_fetched_again_and_frames_stay_compressed() -> None:
+    server, _source, events = run(messages(), "rotate_dictionary", after=3)
+    assert seqs(events) == list(range(1, 9))
+    assert server.dictionary_fetches == 2
+    [old], [new] = (p["zstdDictionary"] for p in server.params)
+    assert [p["zstdDictionary"] for p in server.refused] == [[old]]  # UnknownZstdDictionary
+    assert int(new) == int(old) + 1
+
+
+def test_a_dictionary_the_server_keeps_refusing_falls_back_to_plain_json() -> None:
+    server, _source, events = run(messages(), refuse_dictionary=True, compressed=False)
+    assert seqs(events) == list(range(1, 9))
+    assert server.dictionary_fetches == 2  # the refused id came back again: give up on compression
+    assert len(server.refused) == 1 and "zstdDictionary" not in server.params[0]
+
+
+def test_a_cursor_below_the_retention_floor_follows_the_live_tip() -> None:
+    server, source, events = run(messages(), cursor=1, floor=3)
+    assert [p["cursor"] for p in server.refused] == [["1"]]  # CursorTooOld
+    assert server.cursors == [None]
+    assert seqs(events) == list(range(1, 9))
+    assert source.cursor == 8
+
+
+def test_a_server_error_at_the_handshake_is_retried_with_backoff() -> None:
+    server, source, events = run(messages(), unavailable=2)
+    assert len(server.refused) == 2
+    assert seqs(events) == list(range(1, 9))
+    assert source.stats.connects == 1 and source.backoff.failures == 2
+
+
+def test_a_refused_subscription_ends_the_stream() -> None:
+    async def main() -> JetstreamSource:
+        async with JetstreamServer(messages()) as server:
+            source = JetstreamSource(server.url + "/nope/xrpc", fast_settings())
+            with pytest.raises(SourceError, match="subscribing refused.*404"):
+                await collect(source, lambda events: False, timeout=5)
+            return source
+
+    source = asyncio.run(main())
+    assert source.stats.connects == 0
+    assert not source.compressed  # no dictionary at that address either
+
+
+@pytest.mark.parametrize(
+    ("cursor", "dictionary", "query"),
+    [(None, None, ""), (7, None, "&cursor=7"), (7, 99, "&cursor=7&zstdDictionary=99")],
+)
+def test_subscribe_url(cursor: int | None, dictionary: int | None, query: str) -> None:
+    collections = (
+        "collections=app.bsky.feed.post&collections=app.bsky.feed.like&collections=app.bsky.feed.repost"
+    )
+    url = subscribe_url("wss://jetstream.example", cursor, dictionary)
+    assert url == f"wss://jetstream.example/xrpc/network.bsky.jetstream.subscribeEvents?{collections}{query}"
+
+
+def test_bad_endpoint_is_refused_up_front() -> None:
+    with pytest.raises(SourceError, match="ws:// or wss://"):
+        JetstreamSource("https://jetstream.example", fast_settings())
 
 
 def test_garbage_is_skipped_and_counted() -> None:

@@ -6,8 +6,11 @@ Like tests/relayserver.py: it serves a log of messages by `seq` (inclusive from 
 Jetstream v2 does), honours the `collections` filter for commits, sends `#info FutureCursor` /
 `#info OutdatedCursor` for a cursor past / before its log, compresses with its dictionary when the
 client asks for it by id, and lets the first connection act out a scenario (normal,
-abnormal_close, stall, garbage, consumer_too_slow, error_frame). Each connection's query params
-are recorded in `params`.
+abnormal_close, stall, garbage, consumer_too_slow, error_frame, rotate_dictionary). Like the real
+one it refuses a handshake before the upgrade with an XRPC error body: `UnknownZstdDictionary` for
+an id that is not its current dictionary's (or for any id, `refuse_dictionary`), `CursorTooOld`
+for a cursor below `floor`, and 503 for the first `unavailable` attempts. Each connection's query
+params are recorded in `params`, each refused handshake's in `refused`.
 """
 
 from __future__ import annotations
@@ -87,11 +90,11 @@ def message_frame(payload: dict[str, Any]) -> str:
     return json.dumps({"$type": "message", "payload": payload}, separators=(",", ":"))
 
 
-def train_dictionary(payloads: Sequence[dict[str, Any]]) -> zstandard.ZstdCompressionDict:
+def train_dictionary(payloads: Sequence[dict[str, Any]], dict_id: int = 0) -> zstandard.ZstdCompressionDict:
     """A real zstd dictionary trained on the messages (as the server's is trained on live traffic)."""
     samples = [message_frame(p).encode() for p in payloads]
     samples = (samples * (1 + 2000 // max(1, len(samples))))[:2000]
-    return zstandard.train_dictionary(4096, samples)
+    return zstandard.train_dictionary(4096, samples, dict_id=dict_id)
 
 
 @dataclass
@@ -100,7 +103,11 @@ class JetstreamServer:
     scenario: str = "normal"
     after: int = 3
     compression: bool = True
+    floor: int | None = None
+    refuse_dictionary: bool = False
+    unavailable: int = 0
     params: list[dict[str, list[str]]] = field(default_factory=list)
+    refused: list[dict[str, list[str]]] = field(default_factory=list)
     dictionary_fetches: int = 0
     _server: Server | None = None
     _dict: zstandard.ZstdCompressionDict | None = None
@@ -145,6 +152,25 @@ class JetstreamServer:
             return Response(200, "OK", headers, body)
         if path != SUBSCRIBE:
             return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+        params = parse_qs(urlsplit(request.path).query)
+        refusal = self._refusal(params)
+        if refusal is None:
+            return None
+        self.refused.append(params)
+        status, error = refusal
+        body = json.dumps({"error": error, "message": f"refused: {error}"}).encode()
+        headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return Response(status.value, status.phrase, headers, body)
+
+    def _refusal(self, params: dict[str, list[str]]) -> tuple[HTTPStatus, str] | None:
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            return HTTPStatus.SERVICE_UNAVAILABLE, "Unavailable"
+        asked = params.get("zstdDictionary")
+        if asked and (self.refuse_dictionary or self._dict is None or asked != [str(self._dict.dict_id())]):
+            return HTTPStatus.BAD_REQUEST, "UnknownZstdDictionary"
+        if self.floor is not None and "cursor" in params and int(params["cursor"][0]) < self.floor:
+            return HTTPStatus.BAD_REQUEST, "CursorTooOld"
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:
@@ -185,6 +211,11 @@ class JetstreamServer:
     async def _act(self, ws: ServerConnection) -> bool:
         """The scenario; True when the connection is over."""
         if self.scenario == "abnormal_close":
+            ws.transport.close()
+            return True
+        if self.scenario == "rotate_dictionary":  # retrain (a new id), then drop every consumer
+            assert self._dict is not None
+            self._dict = train_dictionary(self.messages, dict_id=self._dict.dict_id() + 1)
             ws.transport.close()
             return True
         if self.scenario == "stall":
