@@ -10,17 +10,21 @@ what a refused handshake (`rejected`) or a dropped connection (`closed`) means f
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI, ProtocolError
 
 from firehose.sources.backoff import Backoff
 from firehose.sources.base import Source, SourceError
+
+if TYPE_CHECKING:
+    from firehose.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +79,25 @@ class StallWatch:
 class WebsocketSource(Source, Generic[Item]):
     """A source read from a websocket that it redials forever; `items()` yields what `connection` yields."""
 
-    def __init__(self, endpoint: str, settings: Any, cursor: int | None = None) -> None:
+    def __init__(self, endpoint: str, settings: Settings, cursor: int | None = None) -> None:
         endpoint = endpoint.rstrip("/")
         if not endpoint.startswith(("ws://", "wss://")):
             raise SourceError(f"{self.kind} endpoint must be a ws:// or wss:// base URL, not {endpoint!r}")
         super().__init__(endpoint, cursor)
         self.endpoint = endpoint
-        self.receive_timeout: float = settings.receive_timeout_seconds
+        self.receive_timeout = settings.receive_timeout_seconds
         self.backoff = Backoff.from_settings(settings)
 
+    @abc.abstractmethod
     def url(self) -> str:
         """Where the next connection dials (it resumes from `self.cursor`)."""
-        raise NotImplementedError
 
     async def before_connect(self) -> None:
         """Called before every dial, reconnects included."""
 
+    @abc.abstractmethod
     def connection(self, url: str) -> AsyncIterator[Item]:
         """One connection's items, read through `self.open(url, ...)`; raise Reconnect to leave it."""
-        raise NotImplementedError
 
     def rejected(self, error: InvalidStatus) -> None:
         """The server refused the handshake: retry with backoff, or raise SourceError if it never will."""
