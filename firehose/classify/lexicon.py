@@ -116,7 +116,8 @@ _GROUPS += (
     (
         "crypto_context",
         r"\b(?:crypto\w*|memecoins?|(?:ai|agent) (?:tokens?|coins?)|airdrops?|presale|staking|solana|"
-        r"bitcoin|btc|ethereum|altcoins?|\d+x|bull run|whitelist|rug ?pull\w*|rugged)\b|\$[A-Z]{2,6}\b",
+        r"bitcoin|btc|ethereum|altcoins?|bull run|whitelist|rug ?pull\w*|rugged|to the moon)\b"
+        r"|\$[A-Z]{2,6}\b",
         _CASE,
     ),
     (

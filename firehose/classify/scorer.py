@@ -16,24 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from firehose.classify import rules
 from firehose.classify.embedder import Embedder
-from firehose.classify.features import LINK_FEATURES, embed_text, link_matrix
+from firehose.classify.features import embed_text, link_matrix
 from firehose.classify.heads import DEFAULT_HEADS_PATH, Heads, HeadsError
 from firehose.classify.language import detect_language
-from firehose.classify.lexicon import GROUPS, lexicon_matrix, matched_groups
+from firehose.classify.lexicon import lexicon_matrix, matched_groups
 
 if TYPE_CHECKING:
     from firehose.settings import Settings
 
 log = logging.getLogger(__name__)
-# Topics a link feature or a lexicon group decides on its own, as the label rules say: a post that links
-# GitHub, or gives a repository's star count, is about GitHub (LABELS.md), whatever the heads think of its
-# other words. Such a post always scores 1.0 on the topic.
-LINK_RULES: dict[str, str] = {"github": "github_link"}
-LEXICON_RULES: dict[str, str] = {"github": "github_stars"}
-# And the one the other way: crypto "AI tokens" are not `ml` (LABELS.md), so a post in a crypto context
-# never enters the ml feed on the heads' word, however much AI it names.
-VETO_RULES: dict[str, str] = {"ml": "crypto_context"}
 
 
 @dataclass(frozen=True)
@@ -102,13 +95,7 @@ class EmbeddingScorer:
         gate = self.heads.gate_logits(texts, lexicon, links)
         passed = self.heads.passes(gate) if self.use_prefilter else np.ones(len(records), dtype=bool)
         routes = np.zeros((len(records), len(self.topics), 3))
-        for topic, feature in LINK_RULES.items():
-            if topic in self.topics:
-                routes[:, self.topics.index(topic), 2] = links[:, LINK_FEATURES.index(feature)]
-        for topic, group in LEXICON_RULES.items():
-            if topic in self.topics:
-                column = self.topics.index(topic)
-                routes[:, column, 2] = np.maximum(routes[:, column, 2], lexicon[:, GROUPS.index(group)])
+        routes[:, :, 2] = rules.forced(self.topics, lexicon, links)
         languages = [""] * len(records)
         index = np.flatnonzero(passed)
         readable = np.zeros(len(index), dtype=bool)
@@ -121,10 +108,7 @@ class EmbeddingScorer:
             if len(to_embed):
                 embeddings[to_embed] = self.embedder.encode([texts[index[row]] for row in to_embed])
             routes[index, :, :2] = self.heads.routes(embeddings, lexicon[index], links[index], readable)
-        for topic, group in VETO_RULES.items():
-            if topic in self.topics:
-                vetoed = lexicon[:, GROUPS.index(group)] > 0
-                routes[vetoed, self.topics.index(topic), :2] = 0.0
+        routes[:, :, :2] *= ~rules.vetoed(self.topics, lexicon)[:, :, None]
         self.counts.seen += len(records)
         self.counts.passed += len(index)
         self.counts.embedded += int(readable.sum())

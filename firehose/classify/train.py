@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firehose.classify import rules
 from firehose.classify.batcher import batched
 from firehose.classify.embedder import Embedder
 from firehose.classify.evaluate import LabeledPost, load_jsonl
@@ -44,6 +45,7 @@ REAL_C = 0.3
 REAL_WRITTEN_NEGATIVE_WEIGHT = 0.3
 REAL_WRITTEN_POSITIVE_WEIGHT = 0.1
 WRITTEN_C = 4.0
+WRITTEN_REAL_WEIGHT = 0.3  # the real posts' weight in the written head
 UNCERTAIN_WEIGHT = 0.5
 # The operating point: the real route's cut, the written route's cut and the floor it needs from the
 # network head, searched together on out-of-fold scores. The written set's F1 counts up to a cap, so it
@@ -52,6 +54,12 @@ REAL_CUTS = np.arange(-4.0, 4.01, 0.25)
 WRITTEN_CUTS = np.arange(-2.0, 6.01, 0.5)
 WRITTEN_FLOORS = np.arange(-12.0, 2.01, 1.0)
 WRITTEN_F1_WEIGHT, WRITTEN_F1_CAP = 0.5, 0.93
+# On the network a false positive is a wrong post in a subscriber's feed; the github topic, with a handful
+# of real positives beside its link and name rules, weighs precision double (F0.5).
+REAL_F_BETA = {"github": 0.5, "ml": 1.0}
+# The operating point must keep at least this precision on the real posts out of fold (the feeds' targets)
+# when any point does: the written route may add recall, never a feed a subscriber would not trust.
+REAL_PRECISION_FLOOR = {"github": 0.95, "ml": 0.90}
 FOLDS = 5
 
 
@@ -161,11 +169,13 @@ def _out_of_fold(x, y, w, c, folds, *, balanced=False, extra=None) -> np.ndarray
     return out
 
 
-def _f1(y: np.ndarray, admitted: np.ndarray, mask: np.ndarray) -> float:
+def _f1(y: np.ndarray, admitted: np.ndarray, mask: np.ndarray, beta: float = 1.0) -> float:
+    """F-beta (F1 by default) of the admitted posts under mask."""
     tp = int((admitted & (y == 1) & mask).sum())
     fp = int((admitted & (y == 0) & mask).sum())
     fn = int((~admitted & (y == 1) & mask).sum())
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    b2 = beta * beta
+    return (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp) if tp else 0.0
 
 
 def _gate_cut(y: np.ndarray, oof: np.ndarray) -> float:
@@ -242,23 +252,54 @@ def train(
             np.concatenate([w_real, w_light]),
             REAL_C,
         )
-        wi = np.flatnonzero(readable_written)
-        written_head = _fit(xw[wi], y_written[wi], np.ones(len(wi)), WRITTEN_C)
+        # The written head learns from the readable written posts and, lightly, from the readable real
+        # ones, so that everyday posts the templates never showed it do not look technical to it.
+        wi, ri = np.flatnonzero(readable_written), np.flatnonzero(real.readable)
+        w_real_light = w_real[ri] * WRITTEN_REAL_WEIGHT
+        written_head = _fit(
+            np.vstack([xw[wi], xw_real[ri]]),
+            np.concatenate([y_written[wi], y_real[ri]]),
+            np.concatenate([np.ones(len(wi)), w_real_light]),
+            WRITTEN_C,
+        )
         written_oof = np.full(len(y_written), -40.0)
         written_oof[wi] = _out_of_fold(
-            xw[wi], y_written[wi], np.ones(len(wi)), WRITTEN_C, _folds(y_written[wi], written.groups[wi])
+            xw[wi],
+            y_written[wi],
+            np.ones(len(wi)),
+            WRITTEN_C,
+            _folds(y_written[wi], written.groups[wi]),
+            extra=(xw_real[ri], y_real[ri], w_real_light),
         )
-        # Cross-domain scores are honest without folds: neither head saw the other's posts.
-        real_on_written = real_head.decision_function(
-            real_features(
-                written.embeddings * readable_written[:, None],
-                written.lexicon,
-                written.links,
-                readable_written,
+        written_on_real = np.full(len(y_real), -40.0)
+        written_on_real[ri] = _out_of_fold(
+            xw_real[ri],
+            y_real[ri],
+            w_real_light,
+            WRITTEN_C,
+            _folds(y_real[ri]),
+            extra=(xw[wi], y_written[wi], np.ones(len(wi))),
+        )
+        # Each head's scores on the other's posts come from folds too: both saw some of both.
+        real_on_written = np.zeros(len(y_written))
+        for train_idx, test_idx in _folds(y_written, written.groups):
+            head = _fit(
+                np.vstack([xr, xr_written[train_idx]]),
+                np.concatenate([y_real, y_written[train_idx]]),
+                np.concatenate([w_real, w_light[train_idx]]),
+                REAL_C,
             )
-        )
-        written_on_real = written_head.decision_function(xw_real)
+            real_on_written[test_idx] = head.decision_function(xr_written[test_idx])
 
+        column = TOPICS.index(topic)
+        ruled_real = (
+            rules.forced(TOPICS, real.lexicon, real.links)[:, column],
+            rules.vetoed(TOPICS, real.lexicon)[:, column],
+        )
+        ruled_written = (
+            rules.forced(TOPICS, written.lexicon, written.links)[:, column],
+            rules.vetoed(TOPICS, written.lexicon)[:, column],
+        )
         best = _operating_point(
             y_real,
             real_oof,
@@ -270,6 +311,9 @@ def train(
             real_on_written,
             written_oof,
             readable_written,
+            beta=REAL_F_BETA.get(topic, 1.0),
+            precision_floor=REAL_PRECISION_FLOOR.get(topic, 0.0),
+            ruled=(ruled_real, ruled_written),
         )
         real_cut, written_cut, floor, f1_real, f1_written = best
         models[topic] = TopicModel(
@@ -315,11 +359,20 @@ def _operating_point(
     real_on_written,
     written_oof,
     readable_written,
+    *,
+    beta: float = 1.0,
+    precision_floor: float = 0.0,
+    ruled: tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[float, float, float, float, float]:  # noqa: ANN001
-    """(real cut, written cut, written floor, real F1, written F1) maximizing
-    real F1 + WRITTEN_F1_WEIGHT * min(written F1, WRITTEN_F1_CAP) on out-of-fold scores."""
-    best = None
+    """(real cut, written cut, written floor, real F-beta, written F1) maximizing
+    real F-beta + WRITTEN_F1_WEIGHT * min(written F1, WRITTEN_F1_CAP) on out-of-fold scores, among the
+    points whose real precision reaches `precision_floor` (all points, if none does). `ruled` gives, for
+    the real and the written posts, what the rules force in and veto out (`firehose.classify.rules`)."""
     everyone = np.ones(len(y_written), dtype=bool)
+    nothing_r, nothing_w = np.zeros(len(y_real), dtype=bool), np.zeros(len(y_written), dtype=bool)
+    (force_r, veto_r), (force_w, veto_w) = ruled or ((nothing_r, nothing_r), (nothing_w, nothing_w))
+    best = None
+    best_any = None
     for real_cut in REAL_CUTS:
         real_route = real_oof >= real_cut
         real_route_w = real_on_written >= real_cut
@@ -327,12 +380,18 @@ def _operating_point(
             w_real = readable_real & (written_on_real >= written_cut)
             w_written = readable_written & (written_oof >= written_cut)
             for floor in WRITTEN_FLOORS:
-                admitted = passed & (real_route | (w_real & (real_oof >= floor)))
-                admitted_w = real_route_w | (w_written & (real_on_written >= floor))
-                f_real = _f1(y_real, admitted, certain_real)
+                admitted = force_r | (~veto_r & passed & (real_route | (w_real & (real_oof >= floor))))
+                admitted_w = force_w | (~veto_w & (real_route_w | (w_written & (real_on_written >= floor))))
+                f_real = _f1(y_real, admitted, certain_real, beta)
                 f_written = _f1(y_written, admitted_w, everyone)
                 value = f_real + WRITTEN_F1_WEIGHT * min(f_written, WRITTEN_F1_CAP)
-                if best is None or value > best[0]:
-                    best = (value, float(real_cut), float(written_cut), float(floor), f_real, f_written)
-    assert best is not None
-    return best[1:]
+                point = (value, float(real_cut), float(written_cut), float(floor), f_real, f_written)
+                if best_any is None or value > best_any[0]:
+                    best_any = point
+                admitted_certain = admitted & certain_real
+                precision = (admitted_certain & (y_real == 1)).sum() / max(1, admitted_certain.sum())
+                if precision >= precision_floor and (best is None or value > best[0]):
+                    best = point
+    chosen = best or best_any
+    assert chosen is not None
+    return chosen[1:]
