@@ -1,6 +1,7 @@
 """Soak test: `gitfeed run` (real processes) under a paced relay, a feed load and scheduled faults.
 
-    python -m scripts.soak [--duration 600] [--rate 2000] [--req-rate 500] [--faults all] [--json out.json]
+    python -m scripts.soak [--duration 600] [--rate 2000] [--req-rate 500] [--faults all] [--no-attacks]
+        [--attack-scale 1] [--attack-body-mib 64] [--json out.json]
 
 A local relay (scripts/soaklib/relay.py) replays a synthetic capture, looped with fresh DIDs, at
 `--rate` events/s with `--burst-factor`x bursts of `--burst-seconds` every `--burst-every` s; a
@@ -17,6 +18,15 @@ catches up, `gitfeed run` is stopped, and the database is audited against the se
 (scripts/soaklib/audit.py). Verdicts: lag under 5 s within 30 s after each burst and fault; zero
 5xx; p99 <= 100 ms in every minute; RSS growth under 10% after the first minute; audit passes.
 Exit status 0 only when every verdict passes.
+
+With `--attacks` (the default) an attacker process (scripts/soaklib/attacks.py) runs beside the load,
+on 127.0.0.1 only: old-cursor replays after the snapshot TTL, service JWTs with random or steering
+issuers and forged signatures, hostile did:web hosts (huge and trickling documents), oversized bodies
+and a one-viewer feedback flood. The server then runs with auth optional (normal viewers stay
+anonymous), its PLC directory the attacker's local one, did:web on localhost allowed and a snapshot
+TTL of 120 s scaled. The RSS verdict then reads: `gitfeed serve` at most 512 MiB, and every process's
+last minute within 10% of its second (the first after warm-up); an `attacks` verdict: no 5xx to any
+attack, no forged token accepted, no fetch a steering issuer named.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from scripts.soaklib import faults as faultlib
 from scripts.soaklib.audit import audit_db, build_audit_scorer, expected_state
 from scripts.soaklib.pace import Pace
 from scripts.soaklib.procs import (
+    AttackProcess,
     RelayProcess,
     SmallDisk,
     child_by_command,
@@ -59,7 +70,8 @@ LAG_OK_SECONDS = 5.0
 RECOVER_WITHIN_SECONDS = 30.0
 P99_MS = 100.0
 RSS_GROWTH = 0.10
-ROLES = ("run", "serve", "ingest", "relay", "loadgen")
+SERVE_RSS_MIB = 512.0
+ROLES = ("run", "serve", "ingest", "relay", "loadgen", "attacks")
 
 
 @dataclass
@@ -87,6 +99,10 @@ class SoakConfig:
     drain_seconds: float | None = None  # how long ingest may take to catch up at the end
     env: dict[str, str] = field(default_factory=dict)  # extra FEEDGEN_ settings for `gitfeed run`
     minute: float = 60.0  # the reporting period (shorter in tests)
+    attacks: bool = True  # scripts/soaklib/attacks.py beside the normal load
+    attack_scale: float = 1.0  # multiplies every attack's rate
+    attack_body_mib: float = 64.0  # each oversized body
+    snapshot_ttl: float | None = None  # FEEDGEN_SNAPSHOT_TTL_SECONDS with attacks; default 120 s scaled
 
     def scaled(self, seconds: float) -> float:
         return max(5.0, seconds * self.duration / 600.0)
@@ -265,19 +281,28 @@ def recoveries(
     return out
 
 
-def rss_growth(samples: list[Sample], minute: float) -> dict[str, dict]:
+def rss_growth(samples: list[Sample], minute: float, duration: float) -> dict[str, dict]:
+    """RSS per process: the first minute after warm-up (the second minute) against the last minute
+    (flat: within RSS_GROWTH), the peak after warm-up, and for `gitfeed serve` the SERVE_RSS_MIB cap."""
     out = {}
     for role in ("serve", "ingest", "run"):
-        later = [(s.t, s.rss.get(role)) for s in samples if s.t >= minute and s.rss.get(role)]
+        later = [(s.t, s.rss[role]) for s in samples if s.t >= minute and s.rss.get(role)]
         if not later:
             continue
-        base = later[0][1]
-        peak = max(v for _, v in later)
+        first = [v for t, v in later if t < 2 * minute] or [later[0][1]]
+        last = [v for t, v in later if t >= min(duration, later[-1][0]) - minute] or [later[-1][1]]
+        first_mib, last_mib = sum(first) / len(first) / 2**20, sum(last) / len(last) / 2**20
+        peak = max(v for _, v in later) / 2**20
+        drift = last_mib / first_mib - 1
+        capped = role != "serve" or peak <= SERVE_RSS_MIB
         out[role] = {
-            "after_first_minute_mib": round(base / 2**20, 1),
-            "max_mib": round(peak / 2**20, 1),
-            "growth": round(peak / base - 1, 3),
-            "ok": peak / base - 1 < RSS_GROWTH,
+            "first_minute_mib": round(first_mib, 1),
+            "last_minute_mib": round(last_mib, 1),
+            "max_mib": round(peak, 1),
+            "drift": round(drift, 3),
+            "peak_growth": round(peak / first_mib - 1, 3),
+            "cap_mib": SERVE_RSS_MIB if role == "serve" else None,
+            "ok": abs(drift) <= RSS_GROWTH and capped,
         }
     return out
 
@@ -332,15 +357,45 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
+        # `gitfeed run` and its children run this checkout's code, whatever is installed
+        pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
         env = dict(
             os.environ,
+            PYTHONPATH=pythonpath,
             FEEDGEN_PUBLISHER_DID=PUBLISHER,
             FEEDGEN_AUTH_MODE="off",
             FEEDGEN_HOSTNAME="soak.local",
             FEEDGEN_SCORER=cfg.scorer,
-            **cfg.env,
+            # The synthetic capture's posts say they were created on 2026-07-04; without these the
+            # feeds' time horizon (7 days, 10 half-lives) leaves every feed empty and the load pages
+            # nothing. Ingest prunes by indexed time, so its retention is unchanged in practice.
+            FEEDGEN_RETENTION_DAYS="3650",
+            FEEDGEN_HALF_LIFE_HOURS="2400",
         )
         run_log = open(workdir / "run.log", "ab")  # noqa: SIM115 - closed at the end
+        attacker = None
+        if cfg.attacks:
+            ttl = cfg.snapshot_ttl if cfg.snapshot_ttl is not None else cfg.scaled(120.0)
+            attacker = AttackProcess(
+                workdir,
+                base,
+                t0,
+                cfg.duration,
+                cfg.attack_scale,
+                cfg.attack_body_mib,
+                ttl,
+                dict(env),
+                run_log,
+            )
+            ready = attacker.start()
+            env.update(attacker.server_env(ready))
+            say(
+                f"soak: attacks on 127.0.0.1: local PLC {ready['plc_url']}, {len(ready['hosts'])} hostile "
+                f"did:web hosts; snapshot TTL {ttl:.0f}s, oversized bodies of "
+                f"{cfg.attack_body_mib:g} MiB, rates x{cfg.attack_scale:g}"
+            )
+            procs["attacks"] = attacker.process
+        env.update(cfg.env)
         procs["run"] = subprocess.Popen(
             [
                 sys.executable,
@@ -358,6 +413,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                 "--host",
                 "127.0.0.1",
             ],
+            cwd=REPO,
             env=env,
             stdout=run_log,
             stderr=subprocess.STDOUT,
@@ -367,6 +423,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
         samples: list[Sample] = []
         rows: list[dict] = []
         audit_result = None
+        attack_result = None
         try:
             wait_health(base, procs["run"], timeout=120)
             procs["loadgen"] = subprocess.Popen(
@@ -428,6 +485,8 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 procs["loadgen"].wait(30)
             reader.join(5)
+            if attacker is not None:
+                attack_result = attacker.result(timeout=60)
             # The end: the relay stops producing, ingest catches up, the service stops, the audit.
             frozen = relay.call("/control/freeze", timeout=10)
             last_seq = frozen["head"] if frozen else relay.head()
@@ -459,7 +518,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             say(audit_result.summary())
             final_db = db_bytes(db)
         finally:
-            for name in ("loadgen", "run"):
+            for name in ("attacks", "loadgen", "run"):
                 if name in procs:
                     stop_process(procs[name], 15)
             relay.stop()
@@ -471,7 +530,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
         "minutes": rows,
         "faults": [asdict(f) for f in plan],
         "recoveries": recoveries(samples, pace, plan, cfg.duration),
-        "rss": rss_growth(samples, cfg.minute),
+        "rss": rss_growth(samples, cfg.minute, cfg.duration),
         "requests": load,
         "ingest": {
             "events": samples[-1].events_seen if samples else 0,
@@ -484,6 +543,8 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             "db_mib": round(final_db / 2**20, 1),
         },
         "audit": asdict(audit_result) if audit_result else None,
+        "attacks": attack_result if cfg.attacks else None,
+        "attacks_expected": cfg.attacks,
         "workdir": str(workdir),
     }
     result["audit_summary"] = audit_result.summary() if audit_result else "no audit"
@@ -533,6 +594,7 @@ def sample(relay: RelayProcess, pace: Pace, db: Path, procs: dict, tail: LogTail
         "ingest": child_by_command(run_pid, "ingest"),
         "relay": relay.pid,
         "loadgen": procs["loadgen"].pid if "loadgen" in procs else None,
+        "attacks": procs["attacks"].pid if "attacks" in procs else None,
     }
     return Sample(
         t=t,
@@ -582,12 +644,40 @@ def verdicts(result: dict) -> dict[str, dict]:
         },
         "rss": {
             "ok": all(v["ok"] for v in result["rss"].values()),
-            "detail": ", ".join(
-                f"{k} {v['after_first_minute_mib']}->{v['max_mib']} MiB ({v['growth']:+.0%})"
+            "detail": "first->last minute (peak): "
+            + ", ".join(
+                f"{k} {v['first_minute_mib']}->{v['last_minute_mib']} MiB ({v['drift']:+.0%}; peak "
+                f"{v['max_mib']}" + ("" if v["cap_mib"] is None else f" <= {v['cap_mib']:.0f}") + ")"
                 for k, v in result["rss"].items()
             ),
         },
         "audit": {"ok": bool(result["audit"] and result["audit"]["ok"]), "detail": result["audit_summary"]},
+        **({"attacks": attack_verdict(result["attacks"])} if result.get("attacks_expected") else {}),
+    }
+
+
+def attack_verdict(report: dict | None) -> dict:
+    """Every attack ran; the server answered none of them with a 5xx, accepted no forged token, and
+    fetched nothing a steering issuer named."""
+    if not report:
+        return {"ok": False, "detail": "the attack process gave no report"}
+    attacks = report["attacks"]
+    idle = [name for name, a in attacks.items() if a["sent"] == 0]
+    fives = {name: a["5xx"] for name, a in attacks.items() if a["5xx"]}
+    accepted = sum(attacks[name]["status"].get("200", 0) for name in ("tokens", "hostile"))
+    steered = report["steered"]
+    problems = (
+        ([f"never ran: {idle}"] if idle else [])
+        + ([f"5xx: {fives}"] if fives else [])
+        + ([f"{accepted} forged tokens accepted"] if accepted else [])
+        + ([f"{len(steered)} fetches steered: {steered[:3]}"] if steered else [])
+    )
+    sent = sum(a["sent"] for a in attacks.values())
+    return {
+        "ok": not problems,
+        "detail": f"{sent:,} attack requests, none answered 5xx, no forged token accepted, no steered fetch"
+        if not problems
+        else "; ".join(problems),
     }
 
 
@@ -613,9 +703,43 @@ def print_summary(result: dict, say: Callable[[str], None] = say_now) -> None:
             f"  {r['event']:<18} back after {back:>6}  worst lag {r['worst_lag_s']:.1f}s  "
             f"{'ok' if r['ok'] else 'SLOW'}"
         )
+    if result.get("attacks"):
+        print_attacks(result["attacks"], say)
     say("verdicts:")
     for name, v in result["verdicts"].items():
         say(f"  {'PASS' if v['ok'] else 'FAIL'}  {name:<6} {v['detail'].splitlines()[0]}")
+
+
+def print_attacks(report: dict, say: Callable[[str], None] = say_now) -> None:
+    say("attacks (all to 127.0.0.1; status counts, connection failures, latency):")
+    for name, a in report["attacks"].items():
+        say(
+            f"  {name:<14} {a['sent']:>6} sent  {a['status']}  failed {a['errors']} "
+            f"{a.get('failures') or ''}  p50 {a['p50_ms']:.1f} ms  p99 {a['p99_ms']:.1f} ms  "
+            f"max {a['max_ms']:.1f} ms"
+        )
+    say(
+        f"  cursors captured {report['cursors_captured']}; token kinds {report['token_kinds']}; "
+        f"slots skipped (in flight at the cap, or no cursor old enough) {report.get('skipped') or {}}"
+    )
+    for behaviour, h in report["hosts"].items():
+        say(
+            f"  hostile host {behaviour:<15} x{h['hosts']}: {h['connections']} connections from the server, "
+            f"{h['mib_sent']} MiB sent, longest held {h['max_hold_s']}s"
+        )
+    say(
+        f"  local PLC: {report['plc']['requests']} lookups ({report['plc']['distinct']} DIDs); "
+        f"steered fetches {len(report['steered'])}"
+    )
+    metrics = report.get("metrics") or {}
+    if metrics:
+        say(
+            "  server counters at the end: "
+            + ", ".join(
+                f"{name.replace('gitfeed_memory_bounds', '').strip('{}').replace('counter=', '')}={value:g}"
+                for name, value in metrics.items()
+            )
+        )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
@@ -643,6 +767,17 @@ def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
     )
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--tmpfs-mib", type=int, default=1024)
+    parser.add_argument(
+        "--attacks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run scripts/soaklib/attacks.py beside the load (default on; --no-attacks: off)",
+    )
+    parser.add_argument("--attack-scale", type=float, default=1.0, help="multiplies every attack's rate")
+    parser.add_argument("--attack-body-mib", type=float, default=64.0, help="size of each oversized body")
+    parser.add_argument(
+        "--snapshot-ttl", type=float, help="FEEDGEN_SNAPSHOT_TTL_SECONDS with attacks (default 120 s scaled)"
+    )
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
     names = (
@@ -672,6 +807,10 @@ def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
         scorer=args.scorer,
         workdir=args.workdir,
         tmpfs_mib=args.tmpfs_mib,
+        attacks=args.attacks,
+        attack_scale=args.attack_scale,
+        attack_body_mib=args.attack_body_mib,
+        snapshot_ttl=args.snapshot_ttl,
     )
     cfg.json = args.json  # type: ignore[attr-defined]
     return cfg

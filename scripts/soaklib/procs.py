@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -216,3 +217,64 @@ class SmallDisk:
 
     def free(self) -> None:
         (self.path / "ballast").unlink(missing_ok=True)
+
+
+@dataclass
+class AttackProcess:
+    """A running soaklib/attacks.py: `start` waits for its local PLC and hostile hosts to listen, then
+    it attacks the server at `base` on its own schedule; `result` is its closing report."""
+
+    workdir: Path
+    base: str
+    t0: float
+    duration: float
+    scale: float
+    body_mib: float
+    ttl: float
+    env: dict[str, str]
+    log: object  # a binary file for its stderr
+    process: subprocess.Popen | None = None
+    lines: list[dict] = field(default_factory=list)
+
+    def start(self, timeout: float = 60.0) -> dict:
+        ready = self.workdir / "attacks-ready.json"
+        ready.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "scripts.soaklib.attacks", "--base", self.base]
+        argv += ["--ready-file", str(ready), f"--t0={self.t0}", f"--duration={self.duration}"]
+        argv += [f"--scale={self.scale}", f"--body-mib={self.body_mib}", f"--ttl={self.ttl}"]
+        self.process = subprocess.Popen(
+            argv, cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=self.log, text=True
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"attacks exited with {self.process.returncode}; see run.log")
+            if time.monotonic() > deadline:
+                raise RuntimeError("attacks did not start")
+            time.sleep(0.05)
+        return json.loads(ready.read_text())
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for raw in self.process.stdout:
+            with contextlib.suppress(ValueError):
+                self.lines.append(json.loads(raw))
+
+    def server_env(self, ready: dict) -> dict[str, str]:
+        """What `gitfeed run` needs so the attacks reach what they aim at, and only on loopback."""
+        return {
+            "FEEDGEN_AUTH_MODE": "optional",  # tokens are checked; normal viewers stay anonymous
+            "FEEDGEN_PLC_URL": ready["plc_url"],  # never plc.directory: random issuers go to our own
+            "FEEDGEN_DID_WEB_LOCALHOST": "true",  # so the hostile did:web hosts are contacted
+            "FEEDGEN_SNAPSHOT_TTL_SECONDS": f"{self.ttl:g}",
+            "FEEDGEN_ADMIN_TOKEN": os.urandom(16).hex(),
+        }
+
+    def result(self, timeout: float) -> dict | None:
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout)
+            self._reader.join(5)
+        return next((line for line in reversed(self.lines) if line.get("done")), None)
