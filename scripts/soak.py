@@ -718,6 +718,9 @@ def print_attacks(report: dict, say: Callable[[str], None] = say_now) -> None:
             f"{a.get('failures') or ''}  p50 {a['p50_ms']:.1f} ms  p99 {a['p99_ms']:.1f} ms  "
             f"max {a['max_ms']:.1f} ms"
         )
+    for name, a in report["attacks"].items():
+        if a.get("refusals"):
+            say(f"  {name} refused as: {a['refusals']}")
     say(
         f"  cursors captured {report['cursors_captured']}; token kinds {report['token_kinds']}; "
         f"slots skipped (in flight at the cap, or no cursor old enough) {report.get('skipped') or {}}"

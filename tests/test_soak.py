@@ -1,9 +1,12 @@
-"""A CI-sized soak: `gitfeed run` (real processes) under a paced local relay, a feed load and three
-faults (a dropped connection, a burst of malformed frames, SIGKILL of ingest), then the audit.
+"""A CI-sized soak: `gitfeed run` (real processes) under a paced local relay, a feed load, three
+faults (a dropped connection, a burst of malformed frames, SIGKILL of ingest) and the attacks at a
+quarter of their rate with 8 MiB bodies (scripts/soaklib/attacks.py, all on 127.0.0.1), then the audit.
 
 About a minute of run plus start-up and audit. It asserts what must hold on any machine: the audit
-(no post lost or doubled, deletes applied, like counts exact, counters consistent) and not one 5xx
-or failed request. Lag and latency targets are for the full soak (scripts/soak.py) on a quiet machine.
+(no post lost or doubled, deletes applied, like counts exact, counters consistent), not one 5xx
+or failed request for normal viewers, and the attacks verdict (each attack ran; none answered 5xx; no
+forged token accepted; no fetch a steering issuer named). Lag and latency targets are for the full
+soak (scripts/soak.py) on a quiet machine.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ def test_soak_ci_run_loses_nothing_and_never_answers_5xx(tmp_path: Path) -> None
         tmpfs_mib=256,
         drain_seconds=120,
         minute=20,
+        attacks=True,
+        attack_scale=0.25,
+        attack_body_mib=8,
     )
     result = run_soak(cfg, say=lines.append)
     print_summary(result, say=lines.append)
@@ -56,3 +62,7 @@ def test_soak_ci_run_loses_nothing_and_never_answers_5xx(tmp_path: Path) -> None
     assert result["requests"]["5xx"] == 0 and result["requests"]["failed"] == 0, report
     assert {f["name"] for f in result["faults"] if f["started"] is not None} == {"drop", "malformed", "kill"}
     assert all("no " not in f["note"] for f in result["faults"]), report  # each fault found its target
+    assert result["verdicts"]["attacks"]["ok"], report
+    attacks = result["attacks"]["attacks"]
+    assert attacks["cursor-replay"]["sent"] > 0 and attacks["tokens"]["status"].get("401", 0) > 0, report
+    assert result["attacks"]["hosts"]["trickle-body"]["connections"] > 0, report  # the hostile host reached

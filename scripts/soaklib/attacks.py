@@ -10,8 +10,10 @@ hosts, one port per DID (`did:web:localhost%3APORT`, which the server fetches on
 FEEDGEN_DID_WEB_LOCALHOST=true): huge documents (announced and not) and trickling responses (body or
 headers, a byte every half second). Then, once the server answers, on the soak's clock (`--t0`):
 
-- cursors: capture cursors early (first pages and second pages), replay them after the snapshot TTL
-  (`--ttl`, which the harness gives the server), when their snapshots are gone;
+- cursors: capture cursors (first and second pages, 2/s) from the start, and replay (20/s) only
+  cursors older than the snapshot TTL (`--ttl`, which the harness gives the server) plus 10 s scaled,
+  whose snapshots are gone: each costs the server a fallback rebuild (shared per frame, rate-limited)
+  or a 400 "cursor has expired";
 - tokens: service JWTs with random, syntactically valid did:plc issuers and forged signatures (a random
   key, garbage bytes, the known viewer's DID signed by another key), and steering issuers (did:web with
   paths, queries, IP literals; did:plc with `../`), all of which point at loopback only;
@@ -21,7 +23,10 @@ headers, a byte every half second). Then, once the server answers, on the soak's
 - flood: sendInteractions of 100 requestLess each from the one viewer (valid token), and the same
   viewer reading its feed.
 
-Every request goes to 127.0.0.1 (the base must be 127.0.0.1; the hosts listen on 127.0.0.1 only).
+Rates (per second, times `--scale`): tokens 20, hostile 2, flood 10 (100 requestLess each), flood
+reads 2; a body every 30 s scaled (at most 24); each attack at most MAX_IN_FLIGHT requests at once
+(slots past that are skipped and counted) and a fixed total. Every request goes to 127.0.0.1 (the
+base must be 127.0.0.1; the hosts listen on 127.0.0.1 only).
 Prints one JSON line when ready ({"ready": ...}) and one at the end ({"done": true, "attacks": ...,
 "hosts": ..., "plc": ..., "metrics": ...}): per attack the requests sent, statuses, connection
 failures and latency; per host the connections, bytes sent, the longest the server held one, and
@@ -77,6 +82,7 @@ class Stats:
     errors: int = 0
     lat_ms: list[float] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)
+    refusals: Counter = field(default_factory=Counter)  # "401 BadJwtIss: could not resolve..." -> n
 
     def record(self, status: int | None, started: float, failure: str = "") -> None:
         self.sent += 1
@@ -98,6 +104,7 @@ class Stats:
             "status": dict(self.status),
             "errors": self.errors,
             "failures": dict(self.failures),
+            "refusals": dict(self.refusals.most_common(4)),
             "5xx": sum(n for code, n in self.status.items() if code.startswith("5")),
             "p50_ms": pct(0.5),
             "p99_ms": pct(0.99),
@@ -390,6 +397,11 @@ class Attacker:
             stats.record(None, started, type(error).__name__)
             return None
         stats.record(response.status_code, started)
+        if response.status_code >= 400:
+            with contextlib.suppress(ValueError, AttributeError):
+                body = response.json()
+                message = re.sub(r"did:[a-z]+:\S+", "DID", str(body.get("message", "")))[:60]
+                stats.refusals[f"{response.status_code} {body.get('error')}: {message}"] += 1
         return response
 
     def skeleton_path(self, feed: str, cursor: str | None = None, limit: int = 30) -> str:
