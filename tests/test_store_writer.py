@@ -160,3 +160,37 @@ def test_open_db_refuses_missing_and_corrupt_files(tmp_path: Path) -> None:
     corrupt.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(DatabaseError, match="cannot open"):
         open_db(corrupt)
+
+
+def test_a_batch_takes_the_write_lock_up_front_so_another_writer_cannot_make_it_fail(db_path: Path) -> None:
+    """A batch reads (which posts are stored) before it writes. Begun deferred, it fails at once with
+    "database is locked" when the server commits a write in between, whatever the busy timeout (the
+    soak saw ingest exit 13 times so); begun immediate, it waits for the lock instead."""
+    import sqlite3
+    import threading
+
+    database = open_db(db_path)
+    statements: list[str] = []
+    database.conn.set_trace_callback(statements.append)
+    writer = StoreWriter(database, service="ws://relay.test")
+    writer.apply([post(1, "3kaaa")], keep_all([post(1, "3kaaa")]))
+    assert statements[0].strip().upper() == "BEGIN IMMEDIATE"
+
+    other = sqlite3.connect(str(db_path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE IF NOT EXISTS scratch (n INTEGER)")
+    stop = threading.Event()
+
+    def server_writes() -> None:
+        while not stop.is_set():
+            other.execute("INSERT INTO scratch VALUES (1)")  # a commit of its own, as feedback is
+
+    thread = threading.Thread(target=server_writes)
+    thread.start()
+    try:
+        for n in range(2, 52):
+            events = [post(n, f"3k{n:04d}"), like(n, f"3l{n:04d}", post(1, "3kaaa"))]
+            writer.apply(events, keep_all(events[:1]))  # would raise sqlite3.OperationalError if deferred
+    finally:
+        stop.set()
+        thread.join()
+    assert database.conn.execute("SELECT count(*) FROM posts").fetchone()[0] == 51

@@ -6,7 +6,9 @@ This is the only module that defines tables. Each migration runs in its own tran
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -217,6 +219,29 @@ def _create_private(path: Path) -> None:
 
 class DatabaseError(Exception):
     """The database file is missing, unreadable or not a gitfeed database."""
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A transaction that takes the write lock when it begins (BEGIN IMMEDIATE), waiting busy_timeout.
+
+    A plain BEGIN reads first and asks for the write lock at its first write; if another process (the
+    server storing viewer feedback or a label) committed meanwhile, SQLite refuses that upgrade at once
+    with "database is locked", whatever the busy timeout. Ingest's batches read before they write, so they
+    begin immediate. Nested use becomes a savepoint of the outer transaction, as sqlite-utils' atomic().
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    else:
+        db.conn.commit()
 
 
 def open_db(path: Path | str, *, create: bool = True, migrate: bool = True) -> sqlite_utils.Database:

@@ -29,6 +29,7 @@ from firehose.events import (
 )
 from firehose.store import labels
 from firehose.store.rows import MAX_STORED_LINKS, KeptPost, post_row
+from firehose.store.schema import write_transaction
 from firehose.store.status import CAP_COUNTERS
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class StoreWriter:
             work.append(event)
         result.cursor = cursor
         result.skipped = skipped
-        with self.db.atomic():
+        with write_transaction(self.db):
             stored_posts = self._existing("posts", post_uris | subjects)
             stored_engagements = self._existing("engagements", unliked)
             for event in work:
@@ -299,7 +300,7 @@ class StoreWriter:
         cutoff = time.time() - older_than_seconds
         removed = 0
         while True:
-            with self.db.atomic():
+            with write_transaction(self.db):
                 uris = [
                     row[0]
                     for row in self.db.execute(
