@@ -96,12 +96,25 @@ def link_matrix(records: Sequence[dict[str, Any]]) -> np.ndarray:
     return np.stack([link_features(record) for record in records])
 
 
+_PREFIX_CRC = {kind: zlib.crc32(kind) for kind in (b"w:", b"b:", b"c:")}
+
+
 def hashed_ngrams(text: str, dim: int) -> list[int]:
-    """Bucket ids of word 1-2-grams and character 4-grams (crc32, so stable across runs and machines)."""
-    lowered = text.lower()
-    words = WORD.findall(lowered)
-    grams = [f"w:{word}" for word in words]
-    grams += [f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    """Bucket ids of word 1-2-grams and character 4-grams (crc32, so stable across runs and machines).
+
+    A gram's id is crc32 of "w:word", "b:word word" or "c:four" in UTF-8, modulo dim; the prefix's crc is
+    computed once and continued (crc32's running form gives the same value), and an ASCII text's
+    4-grams are sliced from its bytes. Every post pays this in the first stage.
+    """
+    crc = zlib.crc32
+    words = WORD.findall(text.lower())
+    w, b, c = _PREFIX_CRC[b"w:"], _PREFIX_CRC[b"b:"], _PREFIX_CRC[b"c:"]
+    buckets = {crc(word.encode("utf-8"), w) % dim for word in words}
+    buckets.update(crc(f"{x} {y}".encode(), b) % dim for x, y in zip(words, words[1:], strict=False))
     squashed = " ".join(words)
-    grams += [f"c:{squashed[i : i + 4]}" for i in range(max(0, len(squashed) - 3))]
-    return sorted({zlib.crc32(gram.encode("utf-8")) % dim for gram in grams})
+    if squashed.isascii():
+        raw = squashed.encode("ascii")
+        buckets.update(crc(raw[i : i + 4], c) % dim for i in range(len(raw) - 3))
+    else:
+        buckets.update(crc(squashed[i : i + 4].encode("utf-8"), c) % dim for i in range(len(squashed) - 3))
+    return sorted(buckets)

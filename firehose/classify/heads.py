@@ -93,10 +93,13 @@ class Heads:
         if not len(texts):
             return out
         buckets = [hashed_ngrams(text, self.ngram_dim) for text in texts]
+        # One gather and one bincount per topic instead of a sum per post (sums in float64).
+        rows = np.repeat(np.arange(len(texts)), [len(b) for b in buckets])
+        flat = np.fromiter((i for b in buckets for i in b), dtype=np.intp, count=len(rows))
         dense = np.hstack([lexicon * LEX_SCALE, links]).astype(np.float32)
         for col, topic in enumerate(self.topics):
             gate = self.models[topic].gate
-            out[:, col] = [gate.w[row].sum() for row in buckets]
+            out[:, col] = np.bincount(rows, weights=gate.w[flat], minlength=len(texts))
             out[:, col] += dense @ gate.w[self.ngram_dim :] + gate.b
         return out
 
