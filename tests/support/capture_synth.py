@@ -6,7 +6,9 @@ follows, reposts and posts, other collections we ignore, and #account / #identit
 Every frame comes from tests/framegen.py: signed commits (real secp256k1), MST-shaped node blocks
 (about 4-5 KB a frame, like the real ones), real CIDs. Deterministic for a given (n_events, seed).
 
-Use: `write_synthetic_capture(path, n_events=50_000, seed=1)` -> counts per kind.
+Use: `write_synthetic_capture(path, n_events=50_000, seed=1)` -> counts per kind. With `posts=` (a list of
+real `app.bsky.feed.post` records, e.g. from shared/corpus/real-posts) every post carries one of them
+(text, langs, facets, embeds, alt texts; blobs and createdAt synthetic) instead of a word-list text.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from firehose.capture import CaptureWriter
 from tests.support import framegen as fg
 
-__all__ = ["write_synthetic_capture", "synthetic_frames"]
+__all__ = ["real_post_record", "write_synthetic_capture", "synthetic_frames"]
 
 _WORDS = (
     "the a new release today just shipped finally working on our model training dataset open source "
@@ -66,8 +68,9 @@ def _text(rng: random.Random, lo: int = 3, hi: int = 40, limit: int = 240) -> st
 class _Synth:
     """State of one generation run: accounts, recent posts (engagement subjects), live likes/follows."""
 
-    def __init__(self, seed: int, n_accounts: int) -> None:
+    def __init__(self, seed: int, n_accounts: int, posts: list[dict] | None = None) -> None:
         self.rng = random.Random(seed)
+        self.real = posts or []
         self.dids = [_did(self.rng) for _ in range(n_accounts)]
         self.posts: list[tuple[str, str, str]] = []  # (did, rkey, cid) of synthetic posts
         self.likes: list[tuple[str, str]] = []
@@ -88,6 +91,8 @@ class _Synth:
 
     def post(self, rkey: str) -> fg.Op:
         rng = self.rng
+        if self.real:
+            return fg.Op("create", fg.POST, rkey, real_post_record(rng.choice(self.real), rng))
         kind = rng.random()
         kw: dict = {"langs": rng.choice(_LANGS)}
         text = _text(rng)
@@ -189,20 +194,49 @@ class _Synth:
         return fg.like_op(rkey, *self.subject())
 
 
-def synthetic_frames(n_events: int, seed: int = 1, *, first_seq: int = 1, counts: Counter | None = None):
-    """Yield `n_events` frames (one per seq, starting at `first_seq`); `counts` collects kinds if given."""
-    synth = _Synth(seed, n_accounts=max(50, min(20_000, n_events // 10)))
+def real_post_record(record: dict, rng: random.Random) -> dict:
+    """A real post record made fit to sign and encode: its blobs synthetic, createdAt ours, the rest as is."""
+
+    def fix(value):  # noqa: ANN001, ANN202 - JSON values
+        if isinstance(value, dict):
+            if value.get("$type") == "blob" or "mimeType" in value and "ref" in value:
+                return fg.blob(rng.randbytes(8), size=rng.randint(10_000, 900_000))
+            return {key: fix(item) for key, item in value.items() if item is not None}
+        if isinstance(value, list):
+            return [fix(item) for item in value]
+        return value
+
+    out = fix(record)
+    out["$type"] = fg.POST
+    out["text"] = out.get("text") if isinstance(out.get("text"), str) else ""
+    out["createdAt"] = "2026-07-04T14:38:06.240Z"
+    return out
+
+
+def synthetic_frames(
+    n_events: int,
+    seed: int = 1,
+    *,
+    first_seq: int = 1,
+    counts: Counter | None = None,
+    posts: list[dict] | None = None,
+):
+    """Yield `n_events` frames (one per seq, starting at `first_seq`); `counts` collects kinds if given;
+    `posts`: real post records for the posts to carry."""
+    synth = _Synth(seed, n_accounts=max(50, min(20_000, n_events // 10)), posts=posts)
     counts = counts if counts is not None else Counter()
     for seq in range(first_seq, first_seq + n_events):
         yield synth.frame(seq, counts)
 
 
-def write_synthetic_capture(path: str | Path, n_events: int = 50_000, seed: int = 1) -> dict[str, int]:
+def write_synthetic_capture(
+    path: str | Path, n_events: int = 50_000, seed: int = 1, posts: list[dict] | None = None
+) -> dict[str, int]:
     """Write a capture of `n_events` frames (seq 1..n) to `path`; returns counts per kind, frames, bytes."""
     counts: Counter = Counter()
     size = 0
     with CaptureWriter(path, flush_every=256) as writer:
-        for frame in synthetic_frames(n_events, seed, counts=counts):
+        for frame in synthetic_frames(n_events, seed, counts=counts, posts=posts):
             writer.write(frame)
             size += len(frame)
     return {"frames": n_events, "frame_bytes": size, **dict(sorted(counts.items()))}
