@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     heads_path: Path | None = None
     # Speed/quality knobs of the classifier (see firehose/classify/README.md for measurements).
     embed_precision: Literal["auto", "fp32", "fp16", "bf16", "int8"] = "auto"
-    embed_max_seq_length: int = Field(128, ge=8, le=512)
+    embed_max_seq_length: int = Field(64, ge=8, le=512)  # 64 measured: same quality as 128, faster
     embed_threads: int = Field(0, ge=0)
     classify_prefilter: bool = True
     # The label queue (firehose/store/labels.py): posts waiting for the operator's label.

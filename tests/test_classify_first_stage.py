@@ -53,15 +53,18 @@ def records() -> list[dict]:
     return out + [{"text": text} for text in edge]
 
 
-def test_hashed_ngrams_equals_the_reference(records: list[dict]) -> None:
-    texts = [embed_text(record) for record in records]
+@pytest.fixture(scope="module")
+def texts(records: list[dict]) -> list[str]:
+    return [embed_text(record) for record in records]
+
+
+def test_hashed_ngrams_equals_the_reference(texts: list[str]) -> None:
     for dim in (2**18, 1000):
         assert [hashed_ngrams(t, dim) for t in texts] == [reference_hashed_ngrams(t, dim) for t in texts]
 
 
-def test_gate_logits_equal_the_reference(records: list[dict]) -> None:
+def test_gate_logits_equal_the_reference(records: list[dict], texts: list[str]) -> None:
     heads = Heads.load(DEFAULT_HEADS_PATH)
-    texts = [embed_text(record) for record in records]
     lexicon, links = lexicon_matrix(texts), link_matrix(records)
     fast = heads.gate_logits(texts, lexicon, links)
     reference = reference_gate_logits(heads, texts, lexicon, links)
@@ -69,12 +72,11 @@ def test_gate_logits_equal_the_reference(records: list[dict]) -> None:
     assert (heads.passes(fast) == heads.passes(reference)).all()
 
 
-def test_factored_lexicon_matches_as_the_written_patterns(records: list[dict]) -> None:
+def test_factored_lexicon_matches_as_the_written_patterns(texts: list[str]) -> None:
     import re
 
     from firehose.classify import lexicon
 
-    texts = [embed_text(record) for record in records]
     for (name, pattern, flags), fast in zip(lexicon._GROUPS, lexicon._COMPILED, strict=True):
         written = re.compile(pattern, flags)
         assert [bool(fast.search(t)) for t in texts] == [bool(written.search(t)) for t in texts], name

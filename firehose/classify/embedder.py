@@ -108,7 +108,7 @@ class Embedder:
         *,
         device: str = "auto",
         precision: str = "auto",
-        max_seq_length: int = 128,
+        max_seq_length: int = 64,
         threads: int = 0,
         batch_size: int = 0,
     ) -> None:
