@@ -76,7 +76,8 @@ def model_share(capture: Path) -> dict[str, float | int]:
     passed = heads.passes(heads.gate_logits(texts, lexicon_matrix(texts), link_matrix(records)))
     embedded = sum(detect_language(texts[i]) in heads.readable_languages for i in passed.nonzero()[0])
     n = max(1, len(records))
-    return {"posts": len(records), "passed": round(float(passed.sum()) / n, 4), "to_model": round(embedded / n, 4)}
+    passed_share = round(float(passed.sum()) / n, 4)
+    return {"posts": len(records), "passed": passed_share, "to_model": round(embedded / n, 4)}
 
 
 def ensure_capture(path: Path, events: int, seed: int, real: str = "") -> dict[str, int] | None:
