@@ -43,7 +43,9 @@ def test_ingest_with_the_classifier_queues_the_post_scored_near_the_threshold(
     asyncio.run(Ingest(CaptureSource(capture, cfg), db, cfg, classify_scorer).run())
     items = labels.queue(db.conn)
     assert [(i.text, i.reason) for i in items] == [(ML, "uncertain")]  # a near-miss: not stored, but queued
-    assert items[0].scores["ml"] == pytest.approx(ml_score)
+    # int8 embedding quantizes each batch's activations together, so a post's score moves in the fourth
+    # decimal with its batch-mates; the queue keeps the score ingest computed.
+    assert items[0].scores["ml"] == pytest.approx(ml_score, abs=5e-3)
     assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == 1  # the GitHub post only
 
 

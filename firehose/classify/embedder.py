@@ -89,14 +89,18 @@ def auto_batch_size(device: str) -> int:
 
 
 def pick_precision(requested: str, device: str) -> str:
-    """'auto' -> fp16 on CUDA/MPS, bf16 on a CPU with AMX, fp32 otherwise."""
+    """'auto' -> fp16 on CUDA/MPS, bf16 on a CPU with AMX, int8 on other CPUs.
+
+    Dynamic int8 embeds about twice as fast as fp32 on a CPU; the shipped heads were trained on int8
+    embeddings at 64 tokens, and on the real test split they score the same either way (README).
+    """
     if requested not in PRECISIONS:
         raise ValueError(f"embed precision {requested!r} is not one of {', '.join(PRECISIONS)}")
     if requested != "auto":
         return requested
     if device.startswith(("cuda", "mps")):
         return "fp16"
-    return "bf16" if has_amx() else "fp32"
+    return "bf16" if has_amx() else "int8"
 
 
 class Embedder:

@@ -38,7 +38,7 @@ READABLE_LANGUAGES = ("en",)  # all-MiniLM-L6-v2 was trained on English text onl
 GATE_C = 0.5
 GATE_WRITTEN_WEIGHT = 0.3  # written posts teach the gate ML and GitHub words the real sample lacks
 GATE_RECALL = 0.98  # share of real on-topic posts (out of fold) the first stage should keep...
-GATE_MAX_PASS = 0.08  # ...unless that sends more than this share of real posts to the model
+GATE_MAX_PASS = 0.05  # ...unless that sends more than this share of real posts to the model
 REAL_C = 0.3
 # The network head also sees the written posts, lightly: their word traps (a cockpit's copilot, "AI tokens")
 # teach it what the lexicon's words mean beside other words; their positives barely move its base rate.

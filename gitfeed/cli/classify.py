@@ -143,7 +143,7 @@ def train(
         embedder = Embedder(
             settings.model,
             device=settings.device,
-            precision="fp32",
+            precision=settings.embed_precision,
             max_seq_length=settings.embed_max_seq_length,
             threads=settings.embed_threads,
         )
