@@ -141,7 +141,8 @@ class FeedbackBook:
     worker thread, never on the event loop) and bounded per viewer by count and age.
 
     `stats` counts the work and what was dropped: `loads`, `rows_loaded`, `dropped_cap` (past
-    FEEDGEN_FEEDBACK_MAX_PER_VIEWER), `dropped_age` (past FEEDGEN_FEEDBACK_RETENTION_DAYS).
+    FEEDGEN_FEEDBACK_MAX_PER_VIEWER), `dropped_age` (past FEEDGEN_FEEDBACK_RETENTION_DAYS); the
+    service adds `dropped_disk_full` (interactions not stored because the disk was full).
     """
 
     def __init__(self, cap: int, retention_seconds: float) -> None:
@@ -298,6 +299,7 @@ def store_interactions(
             ).rowcount
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite has rolled back already on some errors (a full disk)
+            conn.execute("ROLLBACK")
         raise
     return pruned

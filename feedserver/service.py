@@ -425,16 +425,25 @@ class FeedService:
             prune_all = now >= self._next_prune
             if prune_all:
                 self._next_prune = now + PRUNE_SECONDS
-            self.feedback.stats["rows_pruned"] += store_interactions(
-                self._write_conn,
-                viewer,
-                items,
-                now,
-                cap=self.settings.feedback_max_per_viewer,
-                retention_seconds=self.feedback.retention_seconds,
-                prune_all=prune_all,
-                label_queue_max=self.settings.label_queue_max,
-            )
+            try:
+                self.feedback.stats["rows_pruned"] += store_interactions(
+                    self._write_conn,
+                    viewer,
+                    items,
+                    now,
+                    cap=self.settings.feedback_max_per_viewer,
+                    retention_seconds=self.feedback.retention_seconds,
+                    prune_all=prune_all,
+                    label_queue_max=self.settings.label_queue_max,
+                )
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_FULL:
+                    raise
+                # Feedback is best effort (like the rows dropped at the per-viewer cap): with the
+                # disk full the call still answers 200, serving is unaffected, the rows are counted.
+                self.feedback.stats["dropped_disk_full"] += len(items)
+                log.warning("feedback: %d interactions dropped: %s", len(items), error)
+                return
         self._load_feedback()  # still in the worker thread: the viewer's next page has it
 
     async def record_interactions(self, viewer: str, items: list[InteractionInput]) -> int:
