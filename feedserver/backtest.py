@@ -7,13 +7,11 @@ post), by each feed's own query (`feedserver.feeds.FEEDS`), before moderation an
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from feedserver.feeds import FEEDS, feed_params
-
-HOUR = "strftime('%Y-%m-%dT%H:00Z', created_ts, 'unixepoch')"
+from firehose.store.backend import Connection, hour_label
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class BacktestReport:
 
 
 def admitted_per_hour(
-    conn: sqlite3.Connection, thresholds: dict[str, float], *, samples: int = 3, text_chars: int = 120
+    conn: Connection, thresholds: dict[str, float], *, samples: int = 3, text_chars: int = 120
 ) -> BacktestReport:
     """Posts each feed's query selects, per hour of createdAt, and `samples` posts per feed (spread over
     the feed by a fixed hash of the row id, so the same store gives the same samples)."""
@@ -56,7 +54,8 @@ def admitted_per_hour(
     report = BacktestReport(counts={})
     for name, feed in FEEDS.items():
         rows = conn.execute(
-            f"SELECT {HOUR} AS hour, count(*) FROM posts WHERE {feed.where} GROUP BY hour ORDER BY hour",
+            f"SELECT {hour_label(conn, 'created_ts')} AS hour, count(*) FROM posts WHERE {feed.where}"
+            " GROUP BY hour ORDER BY hour",
             params,
         ).fetchall()
         report.counts[name] = {hour: n for hour, n in rows}

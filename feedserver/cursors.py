@@ -17,10 +17,11 @@ import hashlib
 import hmac
 import math
 import secrets
-import sqlite3
 from dataclasses import dataclass
 
 import orjson
+
+from firehose.store.backend import Connection
 
 MAX_CURSOR_CHARS = 512
 _VERSION = 1
@@ -142,16 +143,16 @@ def _typed(value: object, kind: type | tuple[type, ...]) -> object:
     return value
 
 
-def load_or_create_secret(conn: sqlite3.Connection, configured: str) -> bytes:
+def load_or_create_secret(conn: Connection, configured: str) -> bytes:
     """The configured secret, else the one stored in the database (created on first use).
 
-    INSERT OR IGNORE then SELECT: when several processes start at once, they all end up with the
+    Insert-if-absent then SELECT: when several processes start at once, they all end up with the
     first secret written.
     """
     if configured:
         return configured.encode()
     conn.execute(
-        "INSERT OR IGNORE INTO server_state (name, value) VALUES ('cursor_secret', ?)",
+        "INSERT INTO server_state (name, value) VALUES ('cursor_secret', ?) ON CONFLICT(name) DO NOTHING",
         (secrets.token_hex(32),),
     )
     row = conn.execute("SELECT value FROM server_state WHERE name = 'cursor_secret'").fetchone()

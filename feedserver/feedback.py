@@ -12,7 +12,6 @@ most the cap), and what was dropped counted (`FeedbackBook.stats`).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from feedserver.moderation import author_of
 from firehose.decode.syntax import is_at_uri
 from firehose.store import labels
+from firehose.store.backend import Connection, write_transaction
 
 LESS_FACTOR = 0.25  # per requestLess on one of the author's posts
 MORE_FACTOR = 2.0  # per requestMore
@@ -164,7 +164,7 @@ class FeedbackBook:
     def rows_kept(self) -> int:
         return sum(len(f) for f in list(self.viewers.values()))
 
-    def load(self, conn: sqlite3.Connection, now: float) -> int:
+    def load(self, conn: Connection, now: float) -> int:
         """Apply feedback rows newer than `seen` (LOAD_BATCH_ROWS at a time), prune by age; runs SQL."""
         with self.lock:
             self.stats["loads"] += 1
@@ -254,7 +254,7 @@ def parse_interactions(body: object) -> ParsedInteractions:
 
 
 def store_interactions(
-    conn: sqlite3.Connection,
+    conn: Connection,
     viewer: str,
     items: list[InteractionInput],
     now: float,
@@ -271,8 +271,7 @@ def store_interactions(
     of them, the oldest dropped). Returns rows pruned."""
     rows = [(viewer, i.item, author_of(i.item) or None, i.event, i.feed_context, now) for i in items]
     horizon = now - retention_seconds
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         conn.executemany(
             "INSERT INTO interactions (viewer, item, author, event, feed_context, created_ts)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -297,9 +296,4 @@ def store_interactions(
                 "(SELECT id FROM interactions WHERE created_ts >= ? ORDER BY id LIMIT 1), 0)",
                 (horizon,),
             ).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:  # SQLite has rolled back already on some errors (a full disk)
-            conn.execute("ROLLBACK")
-        raise
     return pruned

@@ -6,11 +6,12 @@ settings (thresholds), bound by name. Ranking (engagement x time decay) is share
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from firehose.store.backend import Connection
 
 Columns = dict[str, np.ndarray]
 
@@ -83,7 +84,7 @@ def feed_params(thresholds: dict[str, float]) -> dict[str, float]:
     return {f"threshold_{topic}": value for topic, value in thresholds.items()}
 
 
-def feeds_selecting(conn: sqlite3.Connection, thresholds: dict[str, float], uri: str) -> list[str]:
+def feeds_selecting(conn: Connection, thresholds: dict[str, float], uri: str) -> list[str]:
     """The feeds whose query selects the stored post `uri` (before moderation and the time horizon)."""
     params = {"uri": uri, **feed_params(thresholds)}
     return [

@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from dataclasses import dataclass, field
 
 from feedserver.feeds import FEEDS
+from firehose.store.backend import Connection
 
 POST_URI = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]+/app\.bsky\.feed\.post/[A-Za-z0-9._:~-]+$")
 DID = re.compile(r"^did:[a-z]+:[A-Za-z0-9._:%-]+$")
@@ -54,12 +54,12 @@ class Moderation:
         return shown[:MAX_PINS]
 
 
-def moderation_version(conn: sqlite3.Connection) -> int:
+def moderation_version(conn: Connection) -> int:
     row = conn.execute("SELECT value FROM server_state WHERE name = 'moderation_version'").fetchone()
     return int(row[0]) if row else 0
 
 
-def load_moderation(conn: sqlite3.Connection) -> Moderation:
+def load_moderation(conn: Connection) -> Moderation:
     version = moderation_version(conn)
     bans = conn.execute("SELECT kind, value, reason FROM bans").fetchall()
     pins = conn.execute("SELECT uri, feed FROM pins ORDER BY created_ts DESC, uri").fetchall()
@@ -79,7 +79,7 @@ def visible_sql(include_replies: bool) -> str:
 
 
 def hidden_reasons(
-    conn: sqlite3.Connection,
+    conn: Connection,
     moderation: Moderation,
     uri: str,
     author: str,
@@ -92,7 +92,7 @@ def hidden_reasons(
     reasons = []
     if reply and not include_replies:
         reasons.append("it is a reply and FEEDGEN_INCLUDE_REPLIES is off")
-    if conn.execute(f"SELECT 1 FROM ({INACTIVE_AUTHORS}) WHERE did = ?", (author,)).fetchone():
+    if conn.execute(f"SELECT 1 FROM ({INACTIVE_AUTHORS}) AS inactive WHERE did = ?", (author,)).fetchone():
         reasons.append("the author's account is inactive")
     for kind, value, banned in (
         ("author", author, moderation.banned_authors),
@@ -111,7 +111,7 @@ def author_of(uri: str) -> str:
     return uri[5:].split("/", 1)[0]
 
 
-def resolve_post(conn: sqlite3.Connection, value: str) -> str:
+def resolve_post(conn: Connection, value: str) -> str:
     """An at-uri of a post, from an at-uri or a bsky.app post URL (by DID or by a handle we know)."""
     value = value.strip()
     match = BSKY_POST_URL.match(value)
@@ -128,7 +128,7 @@ def resolve_post(conn: sqlite3.Connection, value: str) -> str:
     return value
 
 
-def ban(conn: sqlite3.Connection, kind: str, value: str, reason: str = "") -> str:
+def ban(conn: Connection, kind: str, value: str, reason: str = "") -> str:
     """Ban an author (DID) or a post (at-uri or bsky.app URL), as `gitfeed ban` does; returns the value."""
     value = value.strip()
     if kind == "post":
@@ -144,24 +144,26 @@ def ban(conn: sqlite3.Connection, kind: str, value: str, reason: str = "") -> st
     return value
 
 
-def unban(conn: sqlite3.Connection, kind: str, value: str) -> bool:
+def unban(conn: Connection, kind: str, value: str) -> bool:
     with conn:
         return bool(conn.execute("DELETE FROM bans WHERE kind = ? AND value = ?", (kind, value)).rowcount)
 
 
-def pin(conn: sqlite3.Connection, value: str, feed: str = "*") -> str:
+def pin(conn: Connection, value: str, feed: str = "*") -> str:
     """Pin a post to a feed ('*' = every feed), as `gitfeed pin` does; returns the at-uri."""
     uri = resolve_post(conn, value)
     if feed != "*" and feed not in FEEDS:
         raise ModerationError(f"unknown feed {feed[:100]!r}")
     with conn:
         conn.execute(
-            "INSERT OR REPLACE INTO pins (uri, feed, created_ts) VALUES (?, ?, ?)", (uri, feed, time.time())
+            "INSERT INTO pins (uri, feed, created_ts) VALUES (?, ?, ?)"
+            " ON CONFLICT(uri, feed) DO UPDATE SET created_ts = excluded.created_ts",
+            (uri, feed, time.time()),
         )
     return uri
 
 
-def unpin(conn: sqlite3.Connection, uri: str, feed: str | None = None) -> bool:
+def unpin(conn: Connection, uri: str, feed: str | None = None) -> bool:
     """Remove a post's pin on one feed, or on every feed when `feed` is None."""
     with conn:
         if feed is None:
@@ -169,7 +171,7 @@ def unpin(conn: sqlite3.Connection, uri: str, feed: str | None = None) -> bool:
         return bool(conn.execute("DELETE FROM pins WHERE uri = ? AND feed = ?", (uri, feed)).rowcount)
 
 
-def moderation_rows(conn: sqlite3.Connection) -> tuple[list[dict], list[dict]]:
+def moderation_rows(conn: Connection) -> tuple[list[dict], list[dict]]:
     bans = [
         {"kind": k, "value": v, "reason": r, "created_ts": t}
         for k, v, r, t in conn.execute(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import secrets
-import sqlite3
 import sys
 import time
 from collections.abc import Iterable
@@ -26,6 +25,7 @@ import orjson
 from feedserver.feeds import FeedDefinition
 from feedserver.moderation import PIN_REASON, Moderation, visible_sql
 from firehose.settings import Settings
+from firehose.store.backend import Connection
 
 DECAY_HORIZON_HALF_LIVES = 10  # older than this contributes < 1/1000 of a fresh post
 CANDIDATES_PER_SLOT = 4  # candidates fetched per feed position kept
@@ -223,7 +223,7 @@ _COLUMNS = "id, uri, author, score_github, score_ml, like_count, repost_count, c
 
 
 def build_snapshot(
-    conn: sqlite3.Connection,
+    conn: Connection,
     definition: FeedDefinition,
     weights: RankWeights,
     *,

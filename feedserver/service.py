@@ -43,7 +43,7 @@ from feedserver.ranking import (
 )
 from feedserver.snapshots import SnapshotCache
 from firehose.settings import Settings
-from firehose.store import status
+from firehose.store import backend, status
 from firehose.store.schema import open_db
 
 log = logging.getLogger(__name__)
@@ -66,16 +66,16 @@ class FeedService:
         metrics: Metrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        path = Path(db_path or settings.sqlite_location)
+        target = db_path or settings.store_target
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
         self.weights = RankWeights.from_settings(settings)
         # One connection per job: the event loop's cheap checks, the builder thread, the writer.
-        self._read = open_db(path, create=False).conn
-        self._build_conn = open_db(path, create=False, migrate=False).conn
-        self._write_conn = open_db(path, create=False, migrate=False).conn
-        self._feedback_conn = open_db(path, create=False, migrate=False).conn
+        self._read = open_db(target, create=False).conn
+        self._build_conn = open_db(target, create=False, migrate=False).conn
+        self._write_conn = open_db(target, create=False, migrate=False).conn
+        self._feedback_conn = open_db(target, create=False, migrate=False).conn
         self._build_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self.codec = CursorCodec(load_or_create_secret(self._read, settings.cursor_secret))
@@ -88,7 +88,7 @@ class FeedService:
         self._next_prune = 0.0
         self._current: dict[str, Snapshot] = {}
         self._build_seconds: dict[str, float] = {}  # the last build time of each feed
-        self._data_version: dict[str, int] = {}
+        self._data_version: dict[str, float] = {}
         self._next_check: dict[str, float] = {}
         self.snapshots = SnapshotCache(
             int(settings.snapshot_budget_mb * 2**20), settings.snapshot_ttl_seconds, clock
@@ -186,7 +186,7 @@ class FeedService:
             self.metrics.snapshot_bytes.set(self.snapshots.bytes)
 
     async def _rebuild(self, definition: FeedDefinition) -> Snapshot:
-        data_version = self._read.execute("PRAGMA data_version").fetchone()[0]
+        data_version = backend.data_version(self._read)
         started = time.perf_counter()
         try:
             snapshot = await asyncio.to_thread(self.build, definition)
@@ -219,9 +219,7 @@ class FeedService:
             self._next_check[definition.name] = now + interval
             age = now - snapshot.built_ts
             if age >= interval:
-                changed = self._read.execute("PRAGMA data_version").fetchone()[0] != self._data_version.get(
-                    definition.name
-                )
+                changed = backend.data_version(self._read) != self._data_version.get(definition.name)
                 if changed or age >= FULL_REBUILD_SECONDS:
                     self._start_rebuild(definition)
         return snapshot
@@ -458,7 +456,7 @@ class FeedService:
         now = self.clock()
         try:
             sources = status.sources(self._read, now)
-        except sqlite3.Error as error:
+        except backend.errors() as error:
             return {"ok": False, "db": False, "error": str(error)}
         ingest = [source.summary() for source in sources]
         return {"ok": True, "db": True, "ingest": ingest, "feeds": sorted(FEEDS)}

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +30,8 @@ from typing import TYPE_CHECKING
 
 from firehose.events import Event, PostUpserted
 from firehose.scoring import LinkScorer, PostScorer, decisions
-from firehose.store import labels
+from firehose.store import backend, labels
+from firehose.store.backend import is_disk_full
 from firehose.store.rows import KeptPost
 from firehose.store.writer import BatchResult, StoreWriter
 
@@ -212,7 +212,13 @@ class Ingest:
     # ------------------------------------------------------------------ public
 
     async def run(self) -> IngestStats:
-        """Resume from the saved cursor and ingest; returns the stats. Re-raises a source's fatal error."""
+        """Resume from the saved cursor and ingest; returns the stats. Re-raises a source's fatal error.
+
+        On a shared store (PostgreSQL) the writer first claims the source: a second ingest of the same
+        source waits here until the first stops (a signal stops the waiting too).
+        """
+        if not await asyncio.to_thread(self.writer.claim, stop=lambda: self._stopping):
+            return self.stats
         self.source.cursor = self.writer.cursor()
         self.stats.cursor = self.source.cursor
         log.info("ingest: %s from cursor %s", self.source.describe(), self.source.cursor)
@@ -334,8 +340,8 @@ class Ingest:
         while True:
             try:
                 return self.writer.apply(batch, kept, queued)
-            except sqlite3.OperationalError as error:
-                if "full" not in str(error) or self._stopping:
+            except backend.errors() as error:
+                if not is_disk_full(error) or self._stopping:
                     raise
                 self.stats.disk_full_retries += 1
                 log.error("ingest: %s; retrying the batch in %.1fs", error, delay)

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     jetstream_endpoint: str = "wss://jetstream.us-east.bsky.network"
     source: str = "relay"
     sqlite_location: Path = Path("gitfeed.db")
+    # The store: unset (or sqlite:///PATH) is the SQLite file above; postgresql://... is PostgreSQL.
+    database_url: str = ""
     batch_max_events: int = Field(2000, ge=1)
     batch_max_seconds: float = Field(0.5, gt=0)
     max_frame_bytes: int = Field(5 * 1024 * 1024, ge=1024)
@@ -115,6 +117,26 @@ class Settings(BaseSettings):
             raise ValueError("FEEDGEN_HOSTNAME is a bare host name such as feed.example.com")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("FEEDGEN_DATABASE_URL is sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+        return value
+
+    @model_validator(mode="after")
+    def _sqlite_url(self) -> Settings:
+        if self.database_url.startswith("sqlite:///"):
+            self.sqlite_location = Path(self.database_url[len("sqlite:///") :])
+            self.database_url = ""
+        return self
+
+    @property
+    def store_target(self) -> str:
+        """What `open_db` opens: the PostgreSQL URL, else the SQLite file's path."""
+        return self.database_url or str(self.sqlite_location)
+
     @model_validator(mode="after")
     def _default_service_did(self) -> Settings:
         if not self.service_did:
@@ -152,9 +174,19 @@ def unknown_names_warning(names: list[str]) -> str:
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment and `.env`, with CLI flags (non-None) taking precedence.
 
+    A `sqlite_location` override (`--db`) names the store outright: a `postgresql://` URL selects
+    PostgreSQL, a path selects that SQLite file even where FEEDGEN_DATABASE_URL names another store.
     Unknown `FEEDGEN_*` names (environment or `.env`) are warned about in one log line.
     """
-    settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+    values = {key: value for key, value in overrides.items() if value is not None}
+    location = values.get("sqlite_location")
+    if location is not None:
+        text = str(location)
+        if text.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            values["database_url"] = values.pop("sqlite_location")
+        else:
+            values.setdefault("database_url", "")
+    settings = Settings(**values)
     unknown = unknown_names(os.environ, Path(ENV_FILE))
     if unknown:
         log.warning(unknown_names_warning(unknown))

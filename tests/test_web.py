@@ -321,7 +321,10 @@ def test_linkify_keeps_non_ascii_letters_in_links() -> None:
 
 def test_admin_page_shows_ingest_figures_and_chart(client: TestClient, seeded: Path) -> None:
     with sqlite3.connect(seeded) as conn:
-        conn.execute("INSERT INTO sub_state VALUES ('wss://relay.test', 4242, ?)", (time.time() - 3,))
+        conn.execute(
+            "INSERT INTO sub_state (service, cursor, updated_ts) VALUES ('wss://relay.test', 4242, ?)",
+            (time.time() - 3,),
+        )
         conn.execute("INSERT INTO counters VALUES ('events_seen', 1000), ('posts_seen', 400)")
     client.get("/admin/figures", headers=BEARER)
     with sqlite3.connect(seeded) as conn:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
@@ -26,6 +25,7 @@ from feedserver.web.queries import RATE_WINDOW_SECONDS, CounterSample
 from firehose.events import PostUpserted
 from firehose.settings import Settings
 from firehose.store import status
+from firehose.store.backend import Connection
 from firehose.store.rows import KeptPost
 from firehose.store.status import SourceStatus
 
@@ -61,7 +61,7 @@ def _token_tag(token: str) -> str:
     return hmac.new(token.encode(), b"gitfeed-admin-session", hashlib.sha256).hexdigest()
 
 
-def open_session(conn: sqlite3.Connection, token: str, now: float) -> str:
+def open_session(conn: Connection, token: str, now: float) -> str:
     """A new login session: a random id for the cookie; the store keeps only its digest and expiry."""
     session_id = secrets.token_urlsafe(32)
     conn.execute("DELETE FROM admin_sessions WHERE expires_ts <= ?", (now,))
@@ -72,7 +72,7 @@ def open_session(conn: sqlite3.Connection, token: str, now: float) -> str:
     return session_id
 
 
-def session_valid(conn: sqlite3.Connection, token: str, session_id: str | None, now: float) -> bool:
+def session_valid(conn: Connection, token: str, session_id: str | None, now: float) -> bool:
     """True for a session opened with the current token, not expired and not logged out."""
     if not token or not session_id or len(session_id) > 100:
         return False
@@ -82,7 +82,7 @@ def session_valid(conn: sqlite3.Connection, token: str, session_id: str | None, 
     return row is not None and row[1] > now and hmac.compare_digest(row[0], _token_tag(token))
 
 
-def close_session(conn: sqlite3.Connection, session_id: str | None) -> None:
+def close_session(conn: Connection, session_id: str | None) -> None:
     """Log out: the session is gone from the store, so its cookie opens nothing any more."""
     if session_id and len(session_id) <= 100:
         conn.execute("DELETE FROM admin_sessions WHERE id = ?", (_digest(session_id),))
@@ -171,9 +171,7 @@ def rate(samples: Sequence[CounterSample], name: str, window: float = RATE_WINDO
     return max(0.0, (newest.values.get(name, 0) - oldest.values.get(name, 0)) / elapsed)
 
 
-def ingest_figures(
-    conn: sqlite3.Connection, settings: Settings, samples: Sequence[CounterSample]
-) -> IngestFigures:
+def ingest_figures(conn: Connection, settings: Settings, samples: Sequence[CounterSample]) -> IngestFigures:
     sources = status.sources(conn, time.time())
     counters = dict(samples[-1].values) if samples else {}
     names = ("events_seen", "posts_seen", "posts_kept", *(f"kept_{t}" for t in settings.thresholds))

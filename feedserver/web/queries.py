@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 
 from feedserver.feeds import FeedDefinition
 from feedserver.moderation import Moderation
@@ -25,6 +23,7 @@ from feedserver.service import FeedService
 from feedserver.web.trending import Aggregates, Mention, TrendingRepo
 from firehose.settings import Settings
 from firehose.store import status
+from firehose.store.backend import Connection
 from firehose.store.schema import open_db
 
 log = logging.getLogger(__name__)
@@ -109,7 +108,7 @@ class PageData:
     def __init__(self, settings: Settings, service: FeedService) -> None:
         self.settings = settings
         self.service = service
-        self.path = Path(settings.sqlite_location)
+        self.target = settings.store_target
         self.refresh_seconds = max(settings.snapshot_refresh_seconds, MIN_REFRESH_SECONDS)
         self._local = threading.local()
         self._aggregates = Aggregates(settings.thresholds)
@@ -122,11 +121,11 @@ class PageData:
         self._last_refresh = float("-inf")
         self.samples: deque[CounterSample] = deque(maxlen=SAMPLE_HISTORY)
 
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> Connection:
         """This thread's connection (sqlite3 connections are not shared across threads)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = open_db(self.path, create=False).conn
+            conn = open_db(self.target, create=False).conn
             self._local.conn = conn
         return conn
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import heapq
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from feedserver.moderation import Moderation
+from firehose.store.backend import Connection, hour_bucket, read_transaction
 
 WINDOWS: dict[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0}
 HOUR = 3600.0
@@ -191,14 +191,13 @@ class Aggregates:
         self.histogram = KeptHistogram(thresholds)
         self.high_water = 0
 
-    def load(self, conn: sqlite3.Connection, moderation: Moderation, now: float) -> None:
+    def load(self, conn: Connection, moderation: Moderation, now: float) -> None:
         """Full load: the mentions of the last 7 days and 7 days of hourly counts, in one read transaction."""
         trends = RepoTrends()
         trends.moderation = moderation
         histogram = KeptHistogram(self.thresholds)
         since = now - max(WINDOWS.values())
-        conn.execute("BEGIN")
-        try:
+        with read_transaction(conn):
             high_water = int(conn.execute("SELECT coalesce(max(id), 0) FROM posts").fetchone()[0])
             rows = conn.execute(
                 "SELECT id, uri, author, created_ts, repos FROM posts "
@@ -207,22 +206,20 @@ class Aggregates:
             )
             trends.load(rows, now)
             topics = list(self.thresholds)
-            sums = ", ".join(f"sum(score_{t} >= :{t})" for t in topics)
+            sums = ", ".join(f"sum(CASE WHEN score_{t} >= :{t} THEN 1 ELSE 0 END)" for t in topics)
             params = {**self.thresholds, "since": now - HISTORY_HOURS * HOUR, "high_water": high_water}
             for hour, total, *per_topic in conn.execute(
-                f"SELECT CAST(indexed_ts / 3600 AS INTEGER), count(*), {sums} FROM posts "
+                f"SELECT {hour_bucket(conn, 'indexed_ts')}, count(*), {sums} FROM posts "
                 "WHERE indexed_ts >= :since AND id <= :high_water GROUP BY 1",
                 params,
             ):
                 histogram.hours[int(hour)] = Counter(
                     {"all": total, **dict(zip(topics, per_topic, strict=True))}
                 )
-        finally:
-            conn.execute("COMMIT")
         trends.expire(now)
         self.trends, self.histogram, self.high_water = trends, histogram, high_water
 
-    def update(self, conn: sqlite3.Connection, now: float) -> int:
+    def update(self, conn: Connection, now: float) -> int:
         """Add posts stored since the last load/update; returns how many were read."""
         topics = list(self.thresholds)
         columns = ", ".join(f"score_{t}" for t in topics)

@@ -10,9 +10,9 @@ chosen by a hash of the id, is the test split: training never reads it, and ever
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from firehose.classify.evaluate import EvalDataError, LabeledPost, jsonl_rows
 
@@ -73,7 +73,7 @@ def _read_labels(path: Path, topics: Sequence[str]) -> dict[str, tuple[frozenset
 OPERATOR_KIND = "operator"
 
 
-def load_operator(conn: sqlite3.Connection, *, split: str = "all") -> list[LabeledPost]:
+def load_operator(conn: Any, *, split: str = "all") -> list[LabeledPost]:
     """The operator's labels from the store (`gitfeed label`) as labeled posts of kind "operator", split by
     the same hash of the id (the post's uri) as the real posts: `gitfeed train --db` reads the train
     split, `gitfeed eval --db` the test split. Not a random sample: they are the posts the classifier was

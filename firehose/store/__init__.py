@@ -1,4 +1,4 @@
-"""SQLite storage: the one schema, the connection factory and the ingest writer."""
+"""The store: the one schema (SQLite or PostgreSQL), the connection factory and the ingest writer."""
 
 from firehose.store.schema import open_db
 

@@ -17,7 +17,6 @@ account) leaves the queue and the labels. The SQL on `labels` and `label_queue` 
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 
 from firehose.detect import EXTERNAL, classifier_record
 from firehose.events import PostUpserted
+from firehose.store.backend import POSTGRES, Connection, dialect_of, write_transaction
 from firehose.topics import TOPICS
 
 REASONS = ("show_less", "uncertain", "recent_admission")  # also the order the queue is shown in
@@ -162,7 +162,7 @@ def _chunks(items: Sequence[str], size: int = SQL_CHUNK) -> Iterable[Sequence[st
         yield items[start : start + size]
 
 
-def enqueue(conn: sqlite3.Connection, posts: Sequence[QueuedPost], cap: int, now: float) -> int:
+def enqueue(conn: Connection, posts: Sequence[QueuedPost], cap: int, now: float) -> int:
     """Put posts in the queue (inside the caller's transaction), skipping labeled ones; a post already
     queued gets the new record and scores, and `show_less` counts each request. Then each reason is cut
     back to `cap` rows, the oldest first. Returns the rows dropped by the cut."""
@@ -174,8 +174,8 @@ def enqueue(conn: sqlite3.Connection, posts: Sequence[QueuedPost], cap: int, now
         " WHERE NOT EXISTS (SELECT 1 FROM labels WHERE uri = :uri)"
         " ON CONFLICT(uri) DO UPDATE SET record = excluded.record, score_github = excluded.score_github,"
         " score_ml = excluded.score_ml,"
-        " reason = CASE WHEN excluded.reason = 'show_less' THEN 'show_less' ELSE reason END,"
-        " requests = requests + (excluded.reason = 'show_less')",
+        " reason = CASE WHEN excluded.reason = 'show_less' THEN 'show_less' ELSE label_queue.reason END,"
+        " requests = label_queue.requests + CASE WHEN excluded.reason = 'show_less' THEN 1 ELSE 0 END",
         [
             {
                 "uri": post.uri,
@@ -191,8 +191,15 @@ def enqueue(conn: sqlite3.Connection, posts: Sequence[QueuedPost], cap: int, now
     return sum(trim(conn, reason, cap) for reason in {post.reason for post in posts})
 
 
-def trim(conn: sqlite3.Connection, reason: str, cap: int) -> int:
-    """Keep the newest `cap` rows of one reason; returns how many were dropped."""
+def trim(conn: Connection, reason: str, cap: int) -> int:
+    """Keep the newest `cap` rows of one reason; returns how many were dropped (ties in queued_at: the
+    last inserted kept on SQLite, by uri on PostgreSQL, which has no rowid)."""
+    if dialect_of(conn) == POSTGRES:
+        return conn.execute(
+            "DELETE FROM label_queue WHERE uri IN (SELECT uri FROM label_queue WHERE reason = ?"
+            " ORDER BY queued_at DESC, uri DESC OFFSET ?)",
+            (reason, cap),
+        ).rowcount
     return conn.execute(
         "DELETE FROM label_queue WHERE rowid IN (SELECT rowid FROM label_queue WHERE reason = ?"
         " ORDER BY queued_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
@@ -225,7 +232,7 @@ def record_from_post(row: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-def stored_posts(conn: sqlite3.Connection, uris: Sequence[str]) -> dict[str, dict[str, Any]]:
+def stored_posts(conn: Connection, uris: Sequence[str]) -> dict[str, dict[str, Any]]:
     """`posts` rows by uri, for the uris that are stored."""
     out: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(sorted(set(uris))):
@@ -237,7 +244,7 @@ def stored_posts(conn: sqlite3.Connection, uris: Sequence[str]) -> dict[str, dic
     return out
 
 
-def show_less(conn: sqlite3.Connection, uris: Sequence[str], cap: int, now: float) -> int:
+def show_less(conn: Connection, uris: Sequence[str], cap: int, now: float) -> int:
     """Queue the stored posts among `uris` that a subscriber asked to see less of (inside the caller's
     transaction); a uri we do not store is ignored, so a stranger can only point at our own posts."""
     if cap <= 0 or not uris:
@@ -256,13 +263,13 @@ def show_less(conn: sqlite3.Connection, uris: Sequence[str], cap: int, now: floa
     return len(queued)
 
 
-def _queued_record(conn: sqlite3.Connection, uri: str) -> dict[str, Any] | None:
+def _queued_record(conn: Connection, uri: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT record FROM label_queue WHERE uri = ?", (uri,)).fetchone()
     return json.loads(row[0]) if row else None
 
 
 def queue(
-    conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0, reason: str | None = None
+    conn: Connection, *, limit: int = 50, offset: int = 0, reason: str | None = None
 ) -> list[QueueItem]:
     """Queued posts: show_less first, then uncertain, then recent admissions; newest first in each."""
     order = " ".join(f"WHEN '{name}' THEN {rank}" for rank, name in enumerate(REASONS))
@@ -278,13 +285,13 @@ def queue(
     ]
 
 
-def queue_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def queue_counts(conn: Connection) -> dict[str, int]:
     """Rows waiting per reason (every reason present, 0 when none)."""
     counts = dict(conn.execute("SELECT reason, count(*) FROM label_queue GROUP BY reason").fetchall())
     return {reason: counts.get(reason, 0) for reason in REASONS}
 
 
-def forget(conn: sqlite3.Connection, uris: Sequence[str]) -> None:
+def forget(conn: Connection, uris: Sequence[str]) -> None:
     """Deleted posts leave the queue and the labels (inside the caller's transaction)."""
     for chunk in _chunks(list(uris)):
         marks = ",".join("?" * len(chunk))
@@ -292,7 +299,7 @@ def forget(conn: sqlite3.Connection, uris: Sequence[str]) -> None:
         conn.execute(f"DELETE FROM labels WHERE uri IN ({marks})", list(chunk))
 
 
-def forget_author(conn: sqlite3.Connection, did: str) -> None:
+def forget_author(conn: Connection, did: str) -> None:
     """A removed account's posts leave the queue and the labels (uris `at://DID/...`, by range)."""
     low, high = f"at://{did}/", f"at://{did}0"  # '0' sorts right after '/'
     for table in ("label_queue", "labels"):
@@ -323,7 +330,7 @@ def parse_labels(value: str | Iterable[str]) -> frozenset[str]:
 
 
 def add_label(
-    conn: sqlite3.Connection,
+    conn: Connection,
     uri: str,
     labels: Iterable[str],
     now: float,
@@ -334,8 +341,7 @@ def add_label(
     """Record the operator's label of `uri` (replacing an earlier one) and take it out of the queue, in
     one transaction. The record comes from the queue, else from the stored post, else `record`."""
     names = parse_labels(labels)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         found = _queued_record(conn, uri)
         if found is None:
             post = stored_posts(conn, [uri]).get(uri)
@@ -354,19 +360,15 @@ def add_label(
             (uri, json.dumps(found, ensure_ascii=False), json.dumps(sorted(names)), now, labeler),
         )
         conn.execute("DELETE FROM label_queue WHERE uri = ?", (uri,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return Label(uri, names, found, now, labeler)
 
 
-def dismiss(conn: sqlite3.Connection, uri: str) -> bool:
+def dismiss(conn: Connection, uri: str) -> bool:
     """Take a post out of the queue without a label; True when it was queued."""
     return conn.execute("DELETE FROM label_queue WHERE uri = ?", (uri,)).rowcount > 0
 
 
-def all_labels(conn: sqlite3.Connection) -> list[Label]:
+def all_labels(conn: Connection) -> list[Label]:
     """Every label the operator gave, oldest first."""
     rows = conn.execute(
         "SELECT uri, labels, record, labeled_at, labeler FROM labels ORDER BY labeled_at, uri"

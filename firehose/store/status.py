@@ -6,10 +6,10 @@ The one reader behind `/xrpc/_health` (and its stale rule, `stale_reason`), the 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from firehose.store.backend import Connection
 from firehose.topics import TOPICS
 
 # What ingest's caps cut or skipped (README: "Caps on hostile input"), counted by the store's writer.
@@ -32,11 +32,11 @@ class SourceStatus:
         return {"service": self.service, "cursor": self.cursor, "lag_seconds": round(self.lag_seconds, 3)}
 
 
-def sources(conn: sqlite3.Connection, now: float) -> list[SourceStatus]:
-    """Every source's saved cursor, by service name."""
+def sources(conn: Connection, now: float) -> list[SourceStatus]:
+    """Every source's saved cursor, by service name (a source claimed but not yet committed has none)."""
     out = []
     for service, cursor, updated_ts in conn.execute(
-        "SELECT service, cursor, updated_ts FROM sub_state ORDER BY service"
+        "SELECT service, cursor, updated_ts FROM sub_state WHERE cursor IS NOT NULL ORDER BY service"
     ):
         event_lag = max(0.0, now - cursor / 1e6) if cursor >= JETSTREAM_CURSOR_MIN else None
         out.append(SourceStatus(service, int(cursor), updated_ts, max(0.0, now - updated_ts), event_lag))
@@ -58,23 +58,23 @@ def stale_reason(lags: Iterable[float], max_lag_seconds: float) -> str | None:
     return f"ingest last committed {freshest:.0f} s ago (limit {max_lag_seconds:g} s)"
 
 
-def counters(conn: sqlite3.Connection) -> dict[str, int]:
+def counters(conn: Connection) -> dict[str, int]:
     """Ingest's counters (events_seen, frames_skipped, posts_seen, posts_kept, kept_<topic>, CAP_COUNTERS)."""
     return {name: int(value) for name, value in conn.execute("SELECT name, value FROM counters")}
 
 
-def cap_counts(conn: sqlite3.Connection) -> dict[str, int]:
+def cap_counts(conn: Connection) -> dict[str, int]:
     """The counters of what the caps cut or skipped, each of `CAP_COUNTERS` (0 until it first moves)."""
     marks = ",".join("?" * len(CAP_COUNTERS))
     rows = dict(conn.execute(f"SELECT name, value FROM counters WHERE name IN ({marks})", CAP_COUNTERS))
     return {name: int(rows.get(name, 0)) for name in CAP_COUNTERS}
 
 
-def posts_stored(conn: sqlite3.Connection) -> int:
+def posts_stored(conn: Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
 
 
-def posts_by_topic(conn: sqlite3.Connection, thresholds: Mapping[str, float]) -> dict[str, int]:
+def posts_by_topic(conn: Connection, thresholds: Mapping[str, float]) -> dict[str, int]:
     """Stored posts whose score reaches each topic's threshold (a topic without one counts none)."""
     return {
         topic: int(

@@ -4,6 +4,13 @@ Replaying events already applied changes nothing (posts upsert by uri, engagemen
 their own uri), so a crash at any point resumes from the saved cursor without losing or doubling.
 Likes and reposts touch the database only when their subject is a stored post: one query per
 batch finds which subjects are stored, never one per like.
+
+On PostgreSQL several processes can reach the store, so a writer first claims its source (`claim`):
+a session advisory lock keyed by the service (a second ingest of the same source waits for it), then
+the epoch on the source's cursor row is bumped. Each batch checks that epoch, row-locked, before it
+commits: a writer that another took over from (it lost its lock, e.g. with its connection) finds the
+epoch moved, rolls the batch back and raises `WriterFencedError`. On SQLite, one file has one writer
+(SQLite's own lock); `claim` does nothing there.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from firehose.events import (
     SkippedFrame,
 )
 from firehose.store import labels
+from firehose.store.backend import LOCK_INGEST, POSTGRES, dialect_of
 from firehose.store.rows import MAX_STORED_LINKS, KeptPost, post_row
 from firehose.store.schema import write_transaction
 from firehose.store.status import CAP_COUNTERS
@@ -68,6 +76,10 @@ class BatchResult:
     queued: int = 0  # posts put in the label queue (firehose.store.labels)
 
 
+class WriterFencedError(RuntimeError):
+    """Another ingest took this source over (the epoch on its cursor row moved): this one must stop."""
+
+
 def _chunks(items: Sequence[str], size: int = SQL_CHUNK) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -80,11 +92,59 @@ class StoreWriter:
         self.db = db
         self.service = service
         self.label_queue_max = label_queue_max
+        self.shared = dialect_of(db) == POSTGRES  # other processes may write this store
+        self.epoch: int | None = None  # this writer's epoch once it claimed the source (PostgreSQL)
 
     def cursor(self) -> int | None:
         """The cursor saved with the last committed batch of this source."""
         row = self.db.execute("SELECT cursor FROM sub_state WHERE service = ?", [self.service]).fetchone()
-        return None if row is None else int(row[0])
+        return None if row is None or row[0] is None else int(row[0])
+
+    def claim(
+        self,
+        *,
+        poll_seconds: float = 0.2,
+        stop: Callable[[], bool] = lambda: False,
+        on_wait: Callable[[], None] | None = None,
+    ) -> bool:
+        """Become this source's only writer (PostgreSQL): wait for its advisory lock, then bump the
+        epoch on its cursor row. Returns False when `stop()` turned true while waiting. No-op on SQLite.
+
+        Waits by polling `pg_try_advisory_lock`, so a signal can stop a waiting ingest.
+        """
+        if not self.shared or self.epoch is not None:
+            return True
+        key = "SELECT pg_try_advisory_lock(?::int, hashtext(?))"
+        waited = False
+        while not self.db.execute(key, [LOCK_INGEST, self.service]).fetchone()[0]:
+            if not waited:
+                waited = True
+                log.warning("ingest: another writer holds %s; waiting for it to stop", self.service)
+                if on_wait is not None:
+                    on_wait()
+            if stop():
+                return False
+            time.sleep(poll_seconds)
+        row = self.db.execute(
+            "INSERT INTO sub_state (service, cursor, updated_ts, epoch) VALUES (?, NULL, ?, 1) "
+            "ON CONFLICT(service) DO UPDATE SET epoch = sub_state.epoch + 1 RETURNING epoch",
+            [self.service, time.time()],
+        ).fetchone()
+        self.epoch = int(row[0])
+        log.info("ingest: writer of %s, epoch %d", self.service, self.epoch)
+        return True
+
+    def _check_epoch(self) -> None:
+        """Inside the batch's transaction: the cursor row, locked, still carries our epoch."""
+        row = self.db.execute(
+            "SELECT epoch FROM sub_state WHERE service = ? FOR UPDATE", [self.service]
+        ).fetchone()
+        if row is None or int(row[0]) != self.epoch:
+            now = None if row is None else int(row[0])
+            raise WriterFencedError(
+                f"ingest of {self.service} was taken over by another writer (epoch {self.epoch} -> {now}): "
+                "this one rolled its batch back and stops"
+            )
 
     def _existing(self, table: str, uris: set[str]) -> set[str]:
         found: set[str] = set()
@@ -142,6 +202,8 @@ class StoreWriter:
             work.append(event)
         result.cursor = cursor
         result.skipped = skipped
+        if self.shared and self.epoch is None:
+            self.claim()
         with write_transaction(self.db):
             stored_posts = self._existing("posts", post_uris | subjects)
             stored_engagements = self._existing("engagements", unliked)
@@ -174,6 +236,8 @@ class StoreWriter:
                 labels.enqueue(self.db.conn, queued, self.label_queue_max, now)
                 result.queued = len(queued)
             self._count(result, posts_seen)
+            if self.shared:
+                self._check_epoch()
             if result.cursor is not None:
                 self.db.execute(
                     "INSERT INTO sub_state (service, cursor, updated_ts) VALUES (?, ?, ?) "
@@ -216,7 +280,8 @@ class StoreWriter:
 
     def _add_engagement(self, event: EngagementCreated) -> bool:
         inserted = self.db.execute(
-            "INSERT OR IGNORE INTO engagements (uri, kind, author, subject_uri) VALUES (?, ?, ?, ?)",
+            "INSERT INTO engagements (uri, kind, author, subject_uri) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(uri) DO NOTHING",
             [event.uri, event.kind, event.did, event.subject_uri],
         ).rowcount
         if inserted:
@@ -231,7 +296,10 @@ class StoreWriter:
         if row is None:
             return False
         column = "like_count" if row[0] == "like" else "repost_count"
-        self.db.execute(f"UPDATE posts SET {column} = MAX({column} - 1, 0) WHERE uri = ?", [row[1]])
+        self.db.execute(
+            f"UPDATE posts SET {column} = CASE WHEN {column} > 0 THEN {column} - 1 ELSE 0 END WHERE uri = ?",
+            [row[1]],
+        )
         return True
 
     def _account_changed(self, event: AccountChanged, now: float, stored: set[str]) -> int:
@@ -277,7 +345,7 @@ class StoreWriter:
         }
         self.db.conn.executemany(
             "INSERT INTO counters (name, value) VALUES (?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+            "ON CONFLICT(name) DO UPDATE SET value = counters.value + excluded.value",
             [(name, value) for name, value in increments.items() if value],
         )
 

@@ -51,7 +51,7 @@ def backtest(
         path = db or Path(scratch) / "backtest.db"
         settings = common.settings(sqlite_location=path)
         replayed = _replay(capture, settings, scorer, quiet or as_json) if capture is not None else None
-        report, line = _report(path, settings, samples)
+        report, line = _report(settings.store_target, settings, samples)
     if as_json:
         click.echo(json.dumps({**report.to_json(), "replay": replayed}))
         return
@@ -85,7 +85,7 @@ def _replay(capture: Path, settings, scorer: str | None, quiet: bool) -> dict:  
     except SourceError as error:
         raise click.ClickException(str(error)) from error
     post_scorer = build_scorer(scorer or settings.scorer, settings)
-    database = common.open_store(settings.sqlite_location, create=True)
+    database = common.open_store(settings.store_target, create=True)
     runner = Ingest(source, database, settings, post_scorer)
     try:
         common.run_async(runner.run())
@@ -104,15 +104,17 @@ def _replay(capture: Path, settings, scorer: str | None, quiet: bool) -> dict:  
     }
 
 
-def _report(path: Path, settings, samples: int):  # noqa: ANN001, ANN202
+def _report(target: str, settings, samples: int):  # noqa: ANN001, ANN202
     from feedserver.backtest import admitted_per_hour
     from firehose.store import status
+    from firehose.store.backend import describe, is_postgres
 
-    database = common.open_store(path)
+    database = common.open_store(target)
     try:
         report = admitted_per_hour(database.conn, settings.thresholds, samples=samples)
         stored = status.posts_stored(database.conn)
     finally:
         database.close()
     thresholds = ", ".join(f"{topic} >= {value:.2f}" for topic, value in settings.thresholds.items())
-    return report, f"{stored} posts admitted in {path.name} (thresholds {thresholds}; before moderation)"
+    where = describe(target) if is_postgres(target) else Path(target).name
+    return report, f"{stored} posts admitted in {where} (thresholds {thresholds}; before moderation)"

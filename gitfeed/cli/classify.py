@@ -312,7 +312,7 @@ def eval_command(
 @click.argument("uri")
 @DB_OPTION
 @click.option("--rescore", is_flag=True, help="Also score the stored text with the current model.")
-def explain(uri: str, db: Path | None, rescore: bool) -> None:
+def explain(uri: str, db: str | None, rescore: bool) -> None:
     """Why a stored post is or is not in each feed: scores vs thresholds, links, moderation.
 
     Example: gitfeed explain at://did:plc:abc/app.bsky.feed.post/3k2a --db gitfeed.db

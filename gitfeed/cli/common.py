@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from firehose.settings import Settings
 
 T = TypeVar("T")
-DB_OPTION = click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
+DB_OPTION = click.option(
+    "--db", "db", default=None, help="SQLite file or postgresql:// URL (default: FEEDGEN_DATABASE_URL)."
+)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -54,20 +56,21 @@ def settings(**overrides: object) -> Settings:
         raise setting_error(error) from error
 
 
-def open_store(path: Path | str, *, create: bool = False) -> sqlite_utils.Database:
-    """The store at `path` (migrated), or one line saying why it cannot be opened."""
+def open_store(target: Path | str, *, create: bool = False) -> sqlite_utils.Database:
+    """The store `target` names (a SQLite path or a postgresql:// URL; migrated), or one line saying
+    why it cannot be opened."""
     from firehose.store.schema import DatabaseError, open_db
 
     try:
-        return open_db(path, create=create)
+        return open_db(target, create=create)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
 
 
-def store(db: Path | None, *, create: bool = False, **overrides: object) -> tuple[Settings, Any]:
+def store(db: str | None, *, create: bool = False, **overrides: object) -> tuple[Settings, Any]:
     """Settings with `--db` applied, and the store they name: the opening of most commands."""
     config = settings(sqlite_location=db, **overrides)
-    return config, open_store(config.sqlite_location, create=create)
+    return config, open_store(config.store_target, create=create)
 
 
 def setup_logging(quiet: bool = False) -> None:

@@ -64,7 +64,7 @@ def build_scorer(choice: str, settings: Settings) -> PostScorer:
 def ingest(
     source_spec: str | None,
     endpoint: str | None,
-    db: Path | None,
+    db: str | None,
     pace: str,
     scorer: str | None,
     quiet: bool,
@@ -78,6 +78,7 @@ def ingest(
     """
     from firehose.ingest import Ingest
     from firehose.sources import SourceError, build_source
+    from firehose.store.writer import WriterFencedError
 
     settings = common.settings(sqlite_location=db)
     common.setup_logging(quiet)
@@ -90,7 +91,7 @@ def ingest(
     log.info(
         "classifier: %s", embedder.describe() if embedder is not None else "GitHub links only (link scorer)"
     )
-    database = common.open_store(settings.sqlite_location, create=True)
+    database = common.open_store(settings.store_target, create=True)
     runner = Ingest(source, database, settings, post_scorer)
 
     async def main() -> None:
@@ -107,7 +108,7 @@ def ingest(
 
     try:
         common.run_async(main())
-    except SourceError as error:
+    except (SourceError, WriterFencedError) as error:
         raise click.ClickException(str(error)) from error
     finally:
         database.close()
@@ -233,15 +234,15 @@ def capture(
     click.echo(f"captured {writer.frames} frames to {out}")
 
 
-def collect_stats(database: Any, settings: Settings, path: Path) -> dict[str, Any]:
+def collect_stats(database: Any, settings: Settings, target: Path | str) -> dict[str, Any]:
     """Everything `gitfeed stats` prints, as one JSON-ready dict (the store's ingest status)."""
-    from firehose.store import status
+    from firehose.store import backend, status
     from firehose.topics import TOPICS
 
     conn = database.conn
     sources = sorted(status.sources(conn, time.time()), key=lambda s: s.updated_ts, reverse=True)
     counters = status.counters(conn)
-    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    size = backend.store_bytes(conn, target)
     return {
         "cursor": sources[0].cursor if sources else None,
         "posts": status.posts_stored(conn),
@@ -255,22 +256,22 @@ def collect_stats(database: Any, settings: Settings, path: Path) -> dict[str, An
         "lag_seconds": round(sources[0].lag_seconds, 3) if sources else None,
         "sources": [source.summary() for source in sources],
         "db_bytes": size,
-        "db_path": str(path),
+        "db_path": backend.describe(target),
     }
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @DB_OPTION
-def stats(as_json: bool, db: Path | None) -> None:
+def stats(as_json: bool, db: str | None) -> None:
     """What ingest has done: cursor, posts stored and kept per topic, events seen, skipped frames, lag.
 
     Example: gitfeed stats --json --db gitfeed.db
     """
     settings = common.settings(sqlite_location=db)
-    database = common.open_store(settings.sqlite_location, create=False)
+    database = common.open_store(settings.store_target, create=False)
     try:
-        data = collect_stats(database, settings, Path(settings.sqlite_location))
+        data = collect_stats(database, settings, settings.store_target)
     finally:
         database.close()
     if as_json:

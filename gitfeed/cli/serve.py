@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 import click
 import orjson
 
 from gitfeed.cli import common
+from gitfeed.cli.common import DB_OPTION
 
 
 @click.command()
 @click.option("--port", type=int, default=None, help="Port (default FEEDGEN_PORT, 3000).")
 @click.option("--host", default=None, help="Interface to bind (default FEEDGEN_LISTENHOST).")
-@click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
+@DB_OPTION
 @click.option("--log-requests/--no-log-requests", default=True, help="One log line per request.")
-def serve(port: int | None, host: str | None, db: Path | None, log_requests: bool) -> None:
+def serve(port: int | None, host: str | None, db: str | None, log_requests: bool) -> None:
     """Serve the feeds (getFeedSkeleton, describeFeedGenerator, did.json, health, metrics).
 
     One uvicorn worker on uvloop + httptools; ranking runs in memory, so one process is enough.
@@ -38,7 +38,7 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
     if not log_requests:
         requestlog.log.setLevel(logging.WARNING)
     # A server started before ingest (gitfeed run on a new machine) serves empty feeds, not an error.
-    common.open_store(settings.sqlite_location, create=True).conn.close()
+    common.open_store(settings.store_target, create=True).conn.close()
     try:
         app = create_app(settings)
     except DatabaseError as error:
@@ -51,8 +51,8 @@ def serve(port: int | None, host: str | None, db: Path | None, log_requests: boo
 @click.option("--limit", type=click.IntRange(1, 100), default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
 @click.option("--viewer", default=None, help="Rank as this viewer DID sees it (their feedback applied).")
-@click.option("--db", "db", type=click.Path(path_type=Path), default=None, help="SQLite file.")
-def feed(name: str, limit: int, as_json: bool, viewer: str | None, db: Path | None) -> None:
+@DB_OPTION
+def feed(name: str, limit: int, as_json: bool, viewer: str | None, db: str | None) -> None:
     """Show a feed's first page as a subscriber gets it now: rank, score, age, likes, author, text, link.
 
     Example: gitfeed feed github --limit 20

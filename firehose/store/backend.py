@@ -1,0 +1,134 @@
+"""Which store a target names, and the few things that differ between the two dialects.
+
+A target is what `open_db` takes: a SQLite path (or `sqlite:///PATH`), or a `postgresql://` URL.
+Everything else the code runs is portable SQL with SQLite's placeholders (PostgreSQL's connection
+translates them, `firehose.store.postgres.to_pg`); what cannot be written once is here, chosen by
+`dialect_of(conn)`, so the SQLite paths stay exactly what they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+SQLITE = "sqlite"
+POSTGRES = "postgres"
+PG_SCHEMES = ("postgresql://", "postgres://")
+SQLITE_SCHEME = "sqlite:///"
+# Advisory lock namespaces on PostgreSQL (the first key of the two-int form), so gitfeed's locks
+# never meet another application's: migrations, and each source's ingest writer.
+# A connection to the store, as callers use it: a sqlite3.Connection or a
+# firehose.store.postgres.PgConnection (the same execute/executemany/fetch calls, portable SQL).
+Connection = Any
+LOCK_MIGRATIONS = 0x67660001
+LOCK_INGEST = 0x67660002
+
+
+def is_postgres(target: object) -> bool:
+    """True for a `postgresql://` (or `postgres://`) URL."""
+    return isinstance(target, str) and target.startswith(PG_SCHEMES)
+
+
+def sqlite_path(target: Path | str) -> Path:
+    """The file a SQLite target names: a plain path, `sqlite:///relative.db` or `sqlite:////abs/path.db`."""
+    text = str(target)
+    return Path(text[len(SQLITE_SCHEME) :] if text.startswith(SQLITE_SCHEME) else text)
+
+
+def dialect_of(conn: Any) -> str:
+    """`postgres` for a PgConnection/PgDatabase, `sqlite` for a sqlite3 connection or sqlite_utils db."""
+    return getattr(conn, "dialect", SQLITE)
+
+
+def describe(target: Path | str) -> str:
+    """The target for logs and messages, without a password."""
+    text = str(target)
+    if is_postgres(text) and "@" in text:
+        scheme, rest = text.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+    return text
+
+
+def errors() -> tuple[type[Exception], ...]:
+    """The database errors of both drivers (what a caller catches to report, not crash)."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """The store ran out of space (SQLITE_FULL, or PostgreSQL's disk_full 53100)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return "full" in str(error)
+    return getattr(error, "sqlstate", None) == "53100"
+
+
+def data_version(conn: Any) -> float:
+    """A number that moves when another connection committed ingest's writes.
+
+    SQLite: `PRAGMA data_version` (free). PostgreSQL: the newest batch commit time of any source
+    (every ingest batch moves its source's row).
+    """
+    if dialect_of(conn) == POSTGRES:
+        return float(conn.execute("SELECT coalesce(max(updated_ts), 0) FROM sub_state").fetchone()[0])
+    return conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def hour_bucket(conn: Any, column: str) -> str:
+    """SQL for the whole hour (since the epoch) of a timestamp column."""
+    if dialect_of(conn) == POSTGRES:
+        return f"floor({column} / 3600)::bigint"
+    return f"CAST({column} / 3600 AS INTEGER)"
+
+
+def hour_label(conn: Any, column: str) -> str:
+    """SQL for a timestamp column's hour as text, `2026-07-04T13:00Z` (UTC)."""
+    if dialect_of(conn) == POSTGRES:
+        return f"""to_char(to_timestamp({column}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:00"Z"')"""
+    return f"strftime('%Y-%m-%dT%H:00Z', {column}, 'unixepoch')"
+
+
+@contextlib.contextmanager
+def write_transaction(conn: Any) -> Iterator[Any]:
+    """A transaction that writes: SQLite takes the write lock up front (BEGIN IMMEDIATE)."""
+    if dialect_of(conn) == POSTGRES:
+        with conn.transaction():
+            yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # SQLite has rolled back already on some errors (a full disk at COMMIT)
+            conn.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def read_transaction(conn: Any) -> Iterator[Any]:
+    """Several reads that see one state of the store."""
+    if dialect_of(conn) == POSTGRES:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
+def store_bytes(conn: Any, target: Path | str) -> int:
+    """The store's size on disk: the SQLite file and its WAL, or the PostgreSQL database."""
+    if dialect_of(conn) == POSTGRES:
+        return int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+    path = sqlite_path(target)
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
