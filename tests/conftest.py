@@ -23,6 +23,37 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "gitfeed.db"
 
 
+# --- store backends (issue 14): SQLite and PostgreSQL ----------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A private PostgreSQL cluster on loopback for the session (Debian's binaries; scripts/test.sh
+    installs them). Skipped, saying why, only where the binaries are absent."""
+    from tests.support.stores import Cluster, postgres_missing
+
+    missing = postgres_missing()
+    if missing:
+        pytest.skip(f"{missing}: run scripts/setup_e2e.sh to test the PostgreSQL store")
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster):
+    """A fresh, empty PostgreSQL database for one test."""
+    url = postgres_cluster.database()
+    yield url
+    postgres_cluster.drop(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request, tmp_path: Path) -> str:
+    """The store a test runs on, once per backend: a SQLite file's path or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "gitfeed.db")
+    return request.getfixturevalue("postgres_url")
+
+
 # --- classifier (issue 3): the real model, loaded once per session --------------------------------
 @pytest.fixture(scope="session")
 def classify_settings():

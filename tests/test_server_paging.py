@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -35,8 +34,8 @@ def page(client: TestClient, feed: str, cursor: str | None, limit: int = 100) ->
 class Churn:
     """Another writer: new posts that would rank on top, and likes moving scores, between pages."""
 
-    def __init__(self, db_path: Path, seed: int = 7) -> None:
-        self.db = make_db(db_path)
+    def __init__(self, store_target: str, seed: int = 7) -> None:
+        self.db = make_db(store_target)
         self.random = random.Random(seed)
         self.count = 0
 
@@ -57,14 +56,14 @@ class Churn:
             add_likes(self.db, uri, self.random.randint(1, 500))
 
 
-def test_5000_posts_paged_while_ingest_and_likes_continue(db_path: Path) -> None:
-    db = make_db(db_path)
+def test_5000_posts_paged_while_ingest_and_likes_continue(store_target: str) -> None:
+    db = make_db(store_target)
     posts = many_posts(5000)
     insert_posts(db, posts)
     db.conn.close()
     starting = {p.uri for p in posts}
-    churn = Churn(db_path)
-    with TestClient(create_app(server_settings(db_path, snapshot_refresh_seconds=0.0))) as client:
+    churn = Churn(store_target)
+    with TestClient(create_app(server_settings(store_target, snapshot_refresh_seconds=0.0))) as client:
         seen: list[str] = []
         cursor = None
         while True:
@@ -78,20 +77,20 @@ def test_5000_posts_paged_while_ingest_and_likes_continue(db_path: Path) -> None
     assert len(seen) == len(set(seen)), "a post was served twice"
     assert set(seen) == starting
     # Meanwhile the feed did move: a new reader now sees the fresh, liked posts first.
-    with TestClient(create_app(server_settings(db_path))) as client:
+    with TestClient(create_app(server_settings(store_target))) as client:
         top = [item["post"] for item in page(client, "github", None)["feed"]]
         assert any(uri.startswith("at://did:plc:new") for uri in top)
 
 
-def test_expired_snapshot_falls_back_without_repeats(db_path: Path) -> None:
-    db = make_db(db_path)
+def test_expired_snapshot_falls_back_without_repeats(store_target: str) -> None:
+    db = make_db(store_target)
     posts = many_posts(2000)
     insert_posts(db, posts)
     db.conn.close()
     clock = [time.time()]
-    settings = server_settings(db_path, snapshot_ttl_seconds=30.0)
+    settings = server_settings(store_target, snapshot_ttl_seconds=30.0)
     service = FeedService(settings, clock=lambda: clock[0])
-    churn = Churn(db_path)
+    churn = Churn(store_target)
     with TestClient(create_app(settings, service=service)) as client:
         seen: list[str] = []
         cursor = None
@@ -113,12 +112,12 @@ def test_expired_snapshot_falls_back_without_repeats(db_path: Path) -> None:
     assert set(seen) == {p.uri for p in posts}
 
 
-def test_fallback_never_repeats_even_when_unserved_posts_gain_likes(db_path: Path) -> None:
-    db = make_db(db_path)
+def test_fallback_never_repeats_even_when_unserved_posts_gain_likes(store_target: str) -> None:
+    db = make_db(store_target)
     posts = many_posts(1500)
     insert_posts(db, posts)
     clock = [time.time()]
-    settings = server_settings(db_path, snapshot_ttl_seconds=30.0)
+    settings = server_settings(store_target, snapshot_ttl_seconds=30.0)
     service = FeedService(settings, clock=lambda: clock[0])
     rng = random.Random(3)
     with TestClient(create_app(settings, service=service)) as client:
@@ -137,12 +136,12 @@ def test_fallback_never_repeats_even_when_unserved_posts_gain_likes(db_path: Pat
     assert set(seen) <= {p.uri for p in posts}
 
 
-def test_cursor_survives_a_restart(db_path: Path) -> None:
-    db = make_db(db_path)
+def test_cursor_survives_a_restart(store_target: str) -> None:
+    db = make_db(store_target)
     posts = many_posts(400)
     insert_posts(db, posts)
     db.conn.close()
-    settings = server_settings(db_path)
+    settings = server_settings(store_target)
     with TestClient(create_app(settings)) as client:
         first = page(client, "all", None)
     with TestClient(create_app(settings)) as client:  # new process state: snapshot unknown
@@ -157,12 +156,12 @@ def test_cursor_survives_a_restart(db_path: Path) -> None:
     assert set(served) == {p.uri for p in posts if p.score_github >= 0.5 or p.score_ml >= 0.5}
 
 
-def test_ban_and_pin_apply_on_the_next_request_mid_paging(db_path: Path) -> None:
-    db = make_db(db_path)
+def test_ban_and_pin_apply_on_the_next_request_mid_paging(store_target: str) -> None:
+    db = make_db(store_target)
     posts = many_posts(600, authors=10)
     insert_posts(db, posts)
     pinned = posts[599].uri
-    with TestClient(create_app(server_settings(db_path, snapshot_refresh_seconds=3600))) as client:
+    with TestClient(create_app(server_settings(store_target, snapshot_refresh_seconds=3600))) as client:
         pin(db, pinned, "*")
         first = page(client, "github", None)
         assert first["feed"][0] == {

@@ -1,4 +1,5 @@
-"""The store writer on a real SQLite file: idempotent batches, engagement counts, accounts, cursor."""
+"""The store writer on both backends (a real SQLite file, a real PostgreSQL database): idempotent
+batches, engagement counts, accounts, cursor."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from firehose.store import open_db
 from firehose.store.rows import KeptPost
 from firehose.store.schema import DatabaseError
 from firehose.store.writer import StoreWriter
+from tests.support.stores import query, scalar
 
 ALICE = "did:plc:alice000000000000000000"
 BOB = "did:plc:bob00000000000000000000"
@@ -47,12 +49,19 @@ def like(cursor: int, rkey: str, subject: PostUpserted, did: str = BOB) -> Engag
 
 
 @pytest.fixture
-def writer(db_path: Path) -> StoreWriter:
-    return StoreWriter(open_db(db_path), service="ws://relay.test")
+def writer(store_target: str):
+    db = open_db(store_target)
+    yield StoreWriter(db, service="ws://relay.test")
+    db.close()
 
 
 def rows(writer: StoreWriter) -> list[dict]:
-    return list(writer.db["posts"].rows_where(order_by="uri"))
+    return query(writer.db, "SELECT * FROM posts ORDER BY uri")
+
+
+def account(writer: StoreWriter, did: str) -> dict:
+    [row] = query(writer.db, "SELECT * FROM accounts WHERE did = ?", [did])
+    return row
 
 
 def test_batch_stores_posts_counts_and_cursor(writer: StoreWriter) -> None:
@@ -63,7 +72,7 @@ def test_batch_stores_posts_counts_and_cursor(writer: StoreWriter) -> None:
     [row] = rows(writer)
     assert row["uri"] == p1.uri and row["like_count"] == 2 and row["repos"] == '["a/b"]'
     assert writer.cursor() == 5
-    counters = {r["name"]: r["value"] for r in writer.db["counters"].rows}
+    counters = {r["name"]: r["value"] for r in query(writer.db, "SELECT name, value FROM counters")}
     assert counters["events_seen"] == 5 and counters["posts_seen"] == 2 and counters["kept_github"] == 1
 
 
@@ -86,14 +95,18 @@ def test_unlike_decrements_once_and_likes_of_unknown_posts_are_ignored(writer: S
     writer.apply([unlike, EngagementDeleted(5, "like", BOB, "l2")], {})
     writer.apply([unlike], {})
     assert rows(writer)[0]["like_count"] == 0
-    assert writer.db["engagements"].count == 0
+    assert scalar(writer.db, "SELECT count(*) FROM engagements") == 0
 
 
 def test_delete_removes_post_and_its_engagements(writer: StoreWriter) -> None:
     p1 = post(1, "p1")
     writer.apply([p1, like(2, "l1", p1)], keep_all([p1]))
     result = writer.apply([PostDeleted(3, ALICE, "p1")], {})
-    assert result.posts_deleted == 1 and rows(writer) == [] and writer.db["engagements"].count == 0
+    assert (
+        result.posts_deleted == 1
+        and rows(writer) == []
+        and scalar(writer.db, "SELECT count(*) FROM engagements") == 0
+    )
 
 
 def test_update_rescores_and_an_update_out_of_topic_removes(writer: StoreWriter) -> None:
@@ -113,10 +126,10 @@ def test_account_status(writer: StoreWriter, status: str, remaining: int) -> Non
     writer.apply([p1], keep_all([p1]))
     writer.apply([AccountChanged(2, ALICE, active=False, status=status)], {})
     assert len(rows(writer)) == remaining
-    account = writer.db["accounts"].get(ALICE)
-    assert (account["active"], account["status"]) == (0, status)
+    row = account(writer, ALICE)
+    assert (row["active"], row["status"]) == (0, status)
     writer.apply([AccountChanged(3, ALICE, active=True)], {})
-    assert writer.db["accounts"].get(ALICE)["active"] == 1
+    assert account(writer, ALICE)["active"] == 1
 
 
 def test_identity_kept_only_for_known_authors(writer: StoreWriter) -> None:
@@ -124,12 +137,12 @@ def test_identity_kept_only_for_known_authors(writer: StoreWriter) -> None:
     writer.apply(
         [p1, IdentityChanged(2, ALICE, "alice.test"), IdentityChanged(3, BOB, "bob.test")], keep_all([p1])
     )
-    assert [row["handle"] for row in writer.db["accounts"].rows] == ["alice.test"]
+    assert [row["handle"] for row in query(writer.db, "SELECT handle FROM accounts")] == ["alice.test"]
 
 
 def test_skipped_frames_are_counted(writer: StoreWriter) -> None:
     writer.apply([SkippedFrame(7, "truncated-cbor"), SkippedFrame(None, "garbage")], {})
-    counters = {r["name"]: r["value"] for r in writer.db["counters"].rows}
+    counters = {r["name"]: r["value"] for r in query(writer.db, "SELECT name, value FROM counters")}
     assert counters["frames_skipped"] == 2 and writer.cursor() == 7
 
 
@@ -149,7 +162,9 @@ def test_prune_removes_posts_stored_before_the_retention_window(writer: StoreWri
     writer.apply([old, backdated, like(3, "l1", old)], keep_all([old, backdated]))
     writer.db.execute("UPDATE posts SET indexed_ts = ? WHERE rkey = 'old'", [time.time() - 8 * 86400])
     assert writer.prune(7 * 86400) == 1
-    assert [row["rkey"] for row in rows(writer)] == ["new"] and writer.db["engagements"].count == 0
+    assert [row["rkey"] for row in rows(writer)] == ["new"] and scalar(
+        writer.db, "SELECT count(*) FROM engagements"
+    ) == 0
     assert writer.prune(7 * 86400) == 0
 
 

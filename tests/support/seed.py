@@ -64,7 +64,8 @@ class Post:
         )
 
 
-def make_db(path: Path) -> sqlite_utils.Database:
+def make_db(path: Path | str) -> sqlite_utils.Database:
+    """The store at `path`: a SQLite file or a postgresql:// URL."""
     return open_db(path, create=True)
 
 
@@ -85,8 +86,9 @@ def add_likes(db: sqlite_utils.Database, uri: str, count: int = 1) -> None:
 def set_account(db: sqlite_utils.Database, did: str, *, active: bool, status: str | None = None) -> None:
     with db.conn:
         db.conn.execute(
-            "INSERT OR REPLACE INTO accounts (did, handle, active, status, updated_ts)"
-            " VALUES (?, NULL, ?, ?, ?)",
+            "INSERT INTO accounts (did, handle, active, status, updated_ts) VALUES (?, NULL, ?, ?, ?)"
+            " ON CONFLICT(did) DO UPDATE SET handle = NULL, active = excluded.active,"
+            " status = excluded.status, updated_ts = excluded.updated_ts",
             (did, int(active), status, time.time()),
         )
 
@@ -132,12 +134,15 @@ def feed_at(name: str) -> str:
     return f"at://{PUBLISHER}/app.bsky.feed.generator/{name}"
 
 
-def server_settings(db_path: Path, **overrides: object):  # noqa: ANN201 - firehose.settings.Settings
-    """Settings for a test server on `db_path` (no .env, no environment surprises)."""
+def server_settings(db_path: Path | str, **overrides: object):  # noqa: ANN201 - firehose.settings.Settings
+    """Settings for a test server on `db_path`, a SQLite file or a postgresql:// URL (no .env, no
+    environment surprises)."""
     from firehose.settings import Settings
 
+    url = str(db_path) if str(db_path).startswith("postgresql://") else ""
     values = {
-        "sqlite_location": db_path,
+        "sqlite_location": "gitfeed.db" if url else db_path,
+        "database_url": url,
         "hostname": HOSTNAME,
         "publisher_did": PUBLISHER,
         "auth_mode": "off",
