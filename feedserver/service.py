@@ -88,7 +88,7 @@ class FeedService:
         self._next_prune = 0.0
         self._current: dict[str, Snapshot] = {}
         self._build_seconds: dict[str, float] = {}  # the last build time of each feed
-        self._data_version: dict[str, float] = {}
+        self._data_version: dict[str, int] = {}
         self._next_check: dict[str, float] = {}
         self.snapshots = SnapshotCache(
             int(settings.snapshot_budget_mb * 2**20), settings.snapshot_ttl_seconds, clock

@@ -4,6 +4,7 @@
     python -m scripts.bench_ingest generate --events 50000 --capture /tmp/bench.zst
     python -m scripts.bench_ingest full [--events 50000] [--cpu 0] [--profile ingest.prof]
     python -m scripts.bench_ingest full --scorer model --real random,timeline [--repeat 2]
+    python -m scripts.bench_ingest full --backend postgres [--events 50000]
 
 `decode` generates the capture once (cached under the temp dir by events and seed), then measures in
 a fresh child process pinned to one CPU, so the peak RSS is that of decoding alone: frames/s and
@@ -12,7 +13,11 @@ decode_frame), and the child's peak RSS.
 
 `full` serves the capture from a local relay process (scripts/soaklib/relay.py, on another CPU) and
 runs the real `gitfeed ingest --source relay --scorer link` pinned to `--cpu` into a fresh database:
-relay events (frames)/s end to end, start-up included and in steady state, and the ingest's peak RSS.
+relay events (frames)/s end to end, start-up included and in steady state, the share of the ingest's
+wall time spent committing batches, and the ingest's peak RSS. `--backend postgres` runs the same
+benchmark into a private PostgreSQL cluster on loopback (Debian's binaries, as the tests start it;
+fsync off, so it measures the store's CPU and round trips, not a disk) and into SQLite, and prints
+both side by side.
 
 `--real KINDS`: the capture's posts (about 9% of the events) carry real post records from
 shared/corpus/real-posts of those kinds (read in place; `random` is an unfiltered firehose sample, text
@@ -179,7 +184,8 @@ def run_full_benchmark(
     from scripts.soaklib.procs import RelayProcess, db_state
 
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        if not str(db_path).startswith("postgresql://"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="gitfeed-bench-"))
     frames = sum(1 for _ in iter_capture(capture))
     if relay_cpu is None and (os.cpu_count() or 1) > 1:
@@ -236,6 +242,7 @@ def run_full_benchmark(
         log.close()
         relay.stop()
     seconds = done - started
+    commit_share = _commit_share(workdir / "ingest.log")
     steady = done - first_commit[0] if first_commit else seconds
     steady_frames = frames - (first_commit[1] if first_commit else 0)
     steady_cpu = cpu_done - first_commit[2] if first_commit else cpu_done
@@ -249,6 +256,7 @@ def run_full_benchmark(
         "frames_per_s": round(frames / seconds),
         "events_per_s": round(counters.get("events_seen", 0) / seconds),
         "steady_frames_per_s": round(steady_frames / max(steady, 1e-9)),
+        "commit_share": commit_share,
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "frames_per_cpu_s": round(frames / max(usage.ru_utime + usage.ru_stime, 1e-9)),
@@ -260,6 +268,52 @@ def run_full_benchmark(
         "db": str(db_path),
         "log": str(workdir / "ingest.log"),
     }
+
+
+def _commit_share(log: Path) -> float | None:
+    """The share of wall time ingest spent committing, from its final line (`commit 12% of ...`)."""
+    import re
+
+    found = re.search(r"commit (\d+(?:\.\d+)?)% of", log.read_text(errors="replace"))
+    return float(found.group(1)) / 100 if found else None
+
+
+def _full_line(result: dict) -> str:
+    share = result.get("commit_share")
+    commit = f", commit {share:.0%} of wall time" if share is not None else ""
+    return (
+        f"{result['frames_per_s']:,} relay events/s ({result['frames']:,} frames in {result['seconds']}s "
+        f"incl. start-up; steady {result['steady_frames_per_s']:,}/s wall, "
+        f"{result['steady_frames_per_cpu_s']:,}/CPU-second; {result['frames_per_cpu_s']:,}/CPU-second incl. "
+        f"start-up, {result['cpu_seconds']} CPU-s){commit}, peak RSS {result['peak_rss_mib']} MiB, "
+        f"{result['posts_kept']} posts kept"
+    )
+
+
+def run_both_backends(capture: Path, args: argparse.Namespace) -> dict[str, dict]:
+    """The full benchmark into SQLite and into a private PostgreSQL cluster, one after the other."""
+    from tests.support.stores import Cluster
+
+    results = {}
+    results["sqlite"] = run_full_benchmark(
+        capture,
+        Path(tempfile.mkdtemp()) / "bench.db",
+        cpu=args.cpu,
+        relay_cpu=args.relay_cpu,
+        scorer=args.scorer,
+    )
+    cluster = Cluster()
+    try:
+        results["postgres"] = run_full_benchmark(
+            capture,
+            cluster.database(),
+            cpu=args.cpu,
+            relay_cpu=args.relay_cpu,
+            scorer=args.scorer,  # type: ignore[arg-type]
+        )
+    finally:
+        cluster.stop()
+    return results
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -282,6 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--capture", type=Path)
     parser.add_argument("--cpu", type=int, default=0, help="CPU to pin the measuring process to")
     parser.add_argument("--db", type=Path, help="full mode: database path (default: a temp file)")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="full mode: postgres runs into a private PostgreSQL cluster too, SQLite beside it",
+    )
     parser.add_argument("--relay-cpu", type=int, help="full mode: CPU of the relay (default: another one)")
     parser.add_argument("--scorer", choices=["link", "model"], default="link", help="full mode: scorer")
     parser.add_argument(
@@ -301,6 +361,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     ensure_capture(capture, args.events, args.seed, args.real)
     if args.mode == "generate":
+        return 0
+    if args.mode == "full" and args.backend == "postgres":
+        both = run_both_backends(capture, args)
+        print(json.dumps(both, indent=2))
+        for name, result in both.items():
+            print(
+                f"ingest end to end on one core (CPU {result['ingest_cpu']}), {name:>8}: {_full_line(result)}"
+            )
         return 0
     if args.mode == "full":
         db = args.db or Path(tempfile.mkdtemp()) / "bench.db"
@@ -329,13 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{steady[0]:,}-{steady[-1]:,}/s; peak RSS {max(r['peak_rss_mib'] for r in runs)} MiB; "
                 f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
             )
-        print(
-            f"ingest end to end on one core (CPU {result['ingest_cpu']}): {result['frames_per_s']:,} relay "
-            f"events/s ({result['frames']:,} frames in {result['seconds']}s incl. start-up; steady "
-            f"{result['steady_frames_per_s']:,}/s wall, {result['steady_frames_per_cpu_s']:,}/CPU-second; "
-            f"{result['frames_per_cpu_s']:,}/CPU-second incl. start-up, {result['cpu_seconds']} CPU-s), "
-            f"peak RSS {result['peak_rss_mib']} MiB, {result['posts_kept']} posts kept"
-        )
+        print(f"ingest end to end on one core (CPU {result['ingest_cpu']}): {_full_line(result)}")
         return 0
     out = subprocess.run(
         [

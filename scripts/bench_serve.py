@@ -5,7 +5,11 @@ available), drives it from a separate process with wrk (Debian's `wrk`) or, with
 httpx client, and prints req/s, p50 and p99 for the first page and for a deep page (a cursor 2,500
 posts down).
 
+`--backend postgres` builds the same posts in a private PostgreSQL cluster on loopback (Debian's
+binaries, as the tests start it) and measures a server on it, then the same on SQLite, and prints both.
+
 Example: python -m scripts.bench_serve --posts 1000000 --duration 10
+         python -m scripts.bench_serve --backend postgres --posts 1000000 --duration 10
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ COLUMNS = (
 )
 
 
-def build_db(path: Path, posts: int, span_days: float = 7.0) -> None:
-    """`posts` rows over `span_days`, in one transaction (about 10 s per million here)."""
+def build_db(path: Path | str, posts: int, span_days: float = 7.0) -> None:
+    """`posts` rows over `span_days`, in one transaction (about 10 s per million here); `path` may be a
+    postgresql:// URL (rows go in with COPY)."""
+    from firehose.store.backend import is_postgres
     from firehose.store.schema import open_db
 
     db = open_db(path)
@@ -67,6 +73,13 @@ def build_db(path: Path, posts: int, span_days: float = 7.0) -> None:
                 int(rng.paretovariate(2.5)) - 1,
             )
 
+    if is_postgres(path):
+        with conn.transaction(), conn.raw.cursor().copy(f"COPY posts ({COLUMNS}) FROM STDIN") as copy:
+            for row in rows():
+                copy.write_row(row)
+        conn.execute("ANALYZE")
+        conn.close()
+        return
     conn.execute("BEGIN")
     conn.executemany(f"INSERT INTO posts ({COLUMNS}) VALUES ({marks})", rows())
     conn.execute("COMMIT")
@@ -80,7 +93,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db: Path, port: int, core: int | None, log_requests: bool) -> subprocess.Popen:
+def start_server(db: Path | str, port: int, core: int | None, log_requests: bool) -> subprocess.Popen:
     env = dict(
         os.environ, FEEDGEN_PUBLISHER_DID=PUBLISHER, FEEDGEN_AUTH_MODE="off", FEEDGEN_HOSTNAME="bench.local"
     )
@@ -174,6 +187,59 @@ def run_httpx(url: str, connections: int, duration: int) -> dict:
     return result
 
 
+def measure(db: Path | str, args: argparse.Namespace, label: str = "") -> dict[str, dict]:
+    """Start a server on `db`, take a cursor 2,500 posts down, and load the first page, the deep page
+    and a trivial route; prints each line and returns the figures by page."""
+    cores = os.cpu_count() or 1
+    server_core = args.server_core if cores > 1 else None
+    client_core = args.client_core if cores > 1 else None
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(db, port, server_core, not args.no_log_requests)
+    results: dict[str, dict] = {}
+    try:
+        wait_ready(base)
+        feed = urllib.parse.quote(f"at://{PUBLISHER}/app.bsky.feed.generator/{args.feed}", safe="")
+        first = f"{base}/xrpc/app.bsky.feed.getFeedSkeleton?feed={feed}&limit=50"
+        started = time.perf_counter()
+        body = httpx.get(first, timeout=60).json()
+        print(f"{label}cold first page (snapshot build): {(time.perf_counter() - started) * 1000:.0f} ms")
+        cursor = body["cursor"]
+        for _ in range(49):  # 2,500 posts down
+            cursor = httpx.get(first + "&cursor=" + cursor, timeout=10).json()["cursor"]
+        deep = first + "&cursor=" + cursor
+        use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+        print(
+            f"{label}client: {'wrk' if use_wrk else 'httpx'}, {args.connections} connections, "
+            f"{args.duration}s, server core {server_core}, client core {client_core}"
+        )
+        trivial = f"{base}/xrpc/app.bsky.feed.describeFeedGenerator"  # the machine's ceiling right now
+        for name, url in (("first page", first), ("deep page", deep), ("baseline", trivial)):
+            result = (
+                run_wrk(url, args.connections, args.duration, client_core)
+                if use_wrk
+                else run_httpx(url, args.connections, args.duration)
+            )
+            results[name] = result
+            print(
+                f"{label}{name:>10}: {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms"
+                f"  p99 {result['p99_ms']:6.2f} ms  non-2xx {result['non_2xx']}"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return results
+
+
+def ensure_sqlite(args: argparse.Namespace) -> None:
+    if args.rebuild or not args.db.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(args.db) + suffix).unlink(missing_ok=True)
+        started = time.perf_counter()
+        build_db(args.db, args.posts)
+        print(f"built {args.posts:,} posts in {time.perf_counter() - started:.1f}s -> {args.db}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
@@ -186,50 +252,33 @@ def main() -> None:
     parser.add_argument("--feed", default="github")
     parser.add_argument("--no-log-requests", action="store_true")
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: the same posts in a private PostgreSQL cluster, SQLite measured beside it",
+    )
     args = parser.parse_args()
 
-    if args.rebuild or not args.db.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(args.db) + suffix).unlink(missing_ok=True)
-        started = time.perf_counter()
-        build_db(args.db, args.posts)
-        print(f"built {args.posts:,} posts in {time.perf_counter() - started:.1f}s -> {args.db}")
-    cores = os.cpu_count() or 1
-    server_core = args.server_core if cores > 1 else None
-    client_core = args.client_core if cores > 1 else None
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(args.db, port, server_core, not args.no_log_requests)
+    ensure_sqlite(args)
+    if args.backend == "sqlite":
+        measure(args.db, args)
+        return
+    from tests.support.stores import Cluster
+
+    cluster = Cluster()
     try:
-        wait_ready(base)
-        feed = urllib.parse.quote(f"at://{PUBLISHER}/app.bsky.feed.generator/{args.feed}", safe="")
-        first = f"{base}/xrpc/app.bsky.feed.getFeedSkeleton?feed={feed}&limit=50"
+        url = cluster.database()
         started = time.perf_counter()
-        body = httpx.get(first, timeout=60).json()
-        print(f"cold first page (snapshot build): {(time.perf_counter() - started) * 1000:.0f} ms")
-        cursor = body["cursor"]
-        for _ in range(49):  # 2,500 posts down
-            cursor = httpx.get(first + "&cursor=" + cursor, timeout=10).json()["cursor"]
-        deep = first + "&cursor=" + cursor
-        use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-        print(
-            f"client: {'wrk' if use_wrk else 'httpx'}, {args.connections} connections, {args.duration}s,"
-            f" server core {server_core}, client core {client_core}"
-        )
-        trivial = f"{base}/xrpc/app.bsky.feed.describeFeedGenerator"  # the machine's ceiling right now
-        for name, url in (("first page", first), ("deep page", deep), ("baseline", trivial)):
-            result = (
-                run_wrk(url, args.connections, args.duration, client_core)
-                if use_wrk
-                else run_httpx(url, args.connections, args.duration)
-            )
-            print(
-                f"{name:>10}: {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms"
-                f"  p99 {result['p99_ms']:6.2f} ms  non-2xx {result['non_2xx']}"
-            )
+        build_db(url, args.posts)
+        print(f"built {args.posts:,} posts in PostgreSQL in {time.perf_counter() - started:.1f}s")
+        figures = {"sqlite": measure(args.db, args, "  sqlite "), "postgres": measure(url, args, "postgres ")}
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        cluster.stop()
+    print(f"{'':>10}  {'sqlite req/s':>12} {'p99 ms':>8}  {'postgres req/s':>14} {'p99 ms':>8}")
+    for name in figures["sqlite"]:
+        lite, pg = figures["sqlite"][name], figures["postgres"][name]
+        print(f"{name:>10}  {lite['rps']:12.0f} {lite['p99_ms']:8.2f}  {pg['rps']:14.0f} {pg['p99_ms']:8.2f}")
 
 
 if __name__ == "__main__":

@@ -5,17 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-have_initdb() {
-  command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
-}
-
-if ! have_initdb; then
-  echo "setup_e2e: installing postgresql" >&2
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
-fi
+bash scripts/setup_postgres.sh
 
 if ! command -v node >/dev/null 2>&1; then
   echo "setup_e2e: node (20+) is required for the local Bluesky network" >&2

@@ -1,9 +1,9 @@
-"""The web page and the operator view over HTTP: a real seeded SQLite file, the real app and router."""
+"""The web page and the operator view over HTTP: a real seeded store (a SQLite file, a PostgreSQL
+database), the real app and router."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from feedserver.app import create_app
 from feedserver.web.trending import Mention, RepoTrends
 from tests.support.seed import Post, feed_at, insert_posts, make_db, many_posts, server_settings
+from tests.support.stores import connect
 
 TOKEN = "test-admin-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -31,26 +32,26 @@ HANDLED = Post("did:plc:alice00000000000000000", "3kalice", text="hello from ali
 ORIGIN = "http://testserver"  # TestClient's own origin: what a browser sends with the site's forms
 
 
-def build_client(db_path: Path, **overrides: object) -> TestClient:
+def build_client(db_path: Path | str, **overrides: object) -> TestClient:
     settings = server_settings(db_path, **{"admin_token": TOKEN, **overrides})
     app = create_app(settings)
     return TestClient(app, headers={"Origin": ORIGIN})
 
 
 @pytest.fixture
-def seeded(db_path: Path) -> Path:
-    db = make_db(db_path)
+def seeded(store_target: str) -> str:
+    db = make_db(store_target)
     insert_posts(db, [*many_posts(120), EVIL, HANDLED])
     db.conn.execute(
         "INSERT INTO accounts (did, handle, active, updated_ts) VALUES (?, 'alice.test', 1, ?)",
         (HANDLED.author, time.time()),
     )
     db.conn.close()
-    return db_path
+    return store_target
 
 
 @pytest.fixture
-def client(seeded: Path):
+def client(seeded: str):
     with build_client(seeded) as test_client:
         yield test_client
 
@@ -59,8 +60,8 @@ def shown_uris(html: str) -> list[str]:
     return re.findall(r'<article class="post[^"]*" data-uri="([^"]+)"', html)
 
 
-def bans(db_path: Path) -> list[tuple]:
-    with sqlite3.connect(db_path) as conn:
+def bans(target: str) -> list[tuple]:
+    with connect(target) as conn:
         return conn.execute("SELECT kind, value, reason FROM bans ORDER BY kind, value").fetchall()
 
 
@@ -112,7 +113,7 @@ def test_unknown_feed_and_odd_limits(client: TestClient) -> None:
     assert len(shown_uris(client.get("/", params={"limit": "x"}).text)) == 30
 
 
-def test_fragment_polls_with_version(client: TestClient, seeded: Path) -> None:
+def test_fragment_polls_with_version(client: TestClient, seeded: str) -> None:
     first = client.get("/web/posts", params={"feed": "github"})
     assert first.status_code == 200 and first.headers["x-version"]
     assert shown_uris(first.text) == shown_uris(client.get("/").text)
@@ -123,7 +124,7 @@ def test_fragment_polls_with_version(client: TestClient, seeded: Path) -> None:
     assert changed.status_code == 200 and EVIL.uri not in shown_uris(changed.text)
 
 
-def test_new_posts_reach_the_fragment(client: TestClient, seeded: Path) -> None:
+def test_new_posts_reach_the_fragment(client: TestClient, seeded: str) -> None:
     client.get("/web/posts", params={"feed": "github"})
     fresh = Post("did:plc:fresh00000000000000000", "3kfresh", text="brand new", likes=500, age_seconds=1)
     db = make_db(seeded)
@@ -154,7 +155,7 @@ def test_new_posts_reach_the_fragment(client: TestClient, seeded: Path) -> None:
     [{}, {"Authorization": "Bearer wrong"}, {"X-Admin-Token": "wrong"}, {"Cookie": "gitfeed_admin=" + TOKEN}],
 )
 def test_admin_refuses_without_the_token(
-    client: TestClient, seeded: Path, method: str, path: str, data: dict | None, headers: dict
+    client: TestClient, seeded: str, method: str, path: str, data: dict | None, headers: dict
 ) -> None:
     response = client.request(method, path, data=data, headers=headers, follow_redirects=False)
     assert response.status_code == 401
@@ -162,7 +163,7 @@ def test_admin_refuses_without_the_token(
     assert bans(seeded) == []
 
 
-def test_admin_is_off_without_a_configured_token(seeded: Path) -> None:
+def test_admin_is_off_without_a_configured_token(seeded: str) -> None:
     with build_client(seeded, admin_token="") as client:
         for headers in ({}, {"Authorization": "Bearer "}, {"X-Admin-Token": ""}):
             assert client.get("/admin", headers=headers).status_code == 403
@@ -200,7 +201,7 @@ def test_logout_revokes_the_session_cookie(client: TestClient) -> None:
     assert client.get("/admin", cookies={"gitfeed_admin": "0" * 64}).status_code == 401
 
 
-def test_changing_the_token_ends_every_session(seeded: Path) -> None:
+def test_changing_the_token_ends_every_session(seeded: str) -> None:
     with build_client(seeded) as client:
         session = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False).cookies[
             "gitfeed_admin"
@@ -230,7 +231,7 @@ def test_changing_the_token_ends_every_session(seeded: Path) -> None:
     ],
 )
 def test_admin_posts_from_another_site_are_refused(
-    client: TestClient, seeded: Path, headers: dict, path: str, data: dict
+    client: TestClient, seeded: str, headers: dict, path: str, data: dict
 ) -> None:
     """A page elsewhere cannot make the operator's browser ban, unpin, log out or log in."""
     client.post("/admin/login", data={"token": TOKEN})  # the operator is logged in: the cookie is sent
@@ -243,7 +244,7 @@ def test_admin_posts_from_another_site_are_refused(
     assert client.get("/admin").status_code == 200  # still logged in: logout was refused too
 
 
-def test_same_site_posts_and_header_tokens_pass_the_origin_check(client: TestClient, seeded: Path) -> None:
+def test_same_site_posts_and_header_tokens_pass_the_origin_check(client: TestClient, seeded: str) -> None:
     form = {"action": "ban", "kind": "post", "value": EVIL.uri}
     del client.headers["Origin"]
     # a script with the token in a header needs no Origin: no page can make a browser send that header
@@ -319,15 +320,15 @@ def test_linkify_keeps_non_ascii_letters_in_links() -> None:
     assert ">https://example.com/café</a>" in str(linkify("https://example.com/café"))
 
 
-def test_admin_page_shows_ingest_figures_and_chart(client: TestClient, seeded: Path) -> None:
-    with sqlite3.connect(seeded) as conn:
+def test_admin_page_shows_ingest_figures_and_chart(client: TestClient, seeded: str) -> None:
+    with connect(seeded) as conn:
         conn.execute(
             "INSERT INTO sub_state (service, cursor, updated_ts) VALUES ('wss://relay.test', 4242, ?)",
             (time.time() - 3,),
         )
         conn.execute("INSERT INTO counters VALUES ('events_seen', 1000), ('posts_seen', 400)")
     client.get("/admin/figures", headers=BEARER)
-    with sqlite3.connect(seeded) as conn:
+    with connect(seeded) as conn:
         conn.execute("UPDATE counters SET value = value + 500 WHERE name = 'events_seen'")
     time.sleep(0.2)
     html = client.get("/admin", headers=BEARER).text
@@ -343,7 +344,7 @@ def test_admin_page_shows_ingest_figures_and_chart(client: TestClient, seeded: P
     assert any(not p.endswith(",120.0") for p in points)  # some hour has kept posts
 
 
-def test_ban_via_admin_removes_post_from_index(client: TestClient, seeded: Path) -> None:
+def test_ban_via_admin_removes_post_from_index(client: TestClient, seeded: str) -> None:
     assert EVIL.uri in shown_uris(client.get("/").text)
     response = client.post(
         "/admin/moderate",
@@ -362,7 +363,7 @@ def test_ban_via_admin_removes_post_from_index(client: TestClient, seeded: Path)
     assert bans(seeded) == [] and EVIL.uri in shown_uris(client.get("/").text)
 
 
-def test_admin_ban_writes_the_same_row_as_the_cli(client: TestClient, seeded: Path) -> None:
+def test_admin_ban_writes_the_same_row_as_the_cli(client: TestClient, seeded: str) -> None:
     from gitfeed.cli.moderate import ban
 
     result = CliRunner().invoke(ban, ["author", HANDLED.author, "--reason", "spam", "--db", str(seeded)])
@@ -397,7 +398,7 @@ def test_admin_ban_writes_the_same_row_as_the_cli(client: TestClient, seeded: Pa
         ({"action": "explode", "value": EVIL.uri}, "unknown action"),
     ],
 )
-def test_admin_rejects_bad_moderation_input(client: TestClient, seeded: Path, data: dict, error: str) -> None:
+def test_admin_rejects_bad_moderation_input(client: TestClient, seeded: str, data: dict, error: str) -> None:
     response = client.post("/admin/moderate", data=data, headers=BEARER)
     assert response.status_code == 400
     assert error in response.text
@@ -425,7 +426,7 @@ def test_admin_cookie_shows_moderation_buttons_on_index(client: TestClient) -> N
     assert 'data-testid="ban-post"' in client.get("/").text
 
 
-def test_playground_scores_with_the_link_rule(seeded: Path) -> None:
+def test_playground_scores_with_the_link_rule(seeded: str) -> None:
     scoring = pytest.importorskip("firehose.scoring", reason="firehose.scoring (LinkScorer) is not there yet")
     settings = server_settings(seeded, admin_token=TOKEN)
     app = create_app(settings, scorer_factory=lambda s: scoring.LinkScorer())

@@ -69,14 +69,14 @@ def is_disk_full(error: BaseException) -> bool:
     return getattr(error, "sqlstate", None) == "53100"
 
 
-def data_version(conn: Any) -> float:
-    """A number that moves when another connection committed ingest's writes.
+def data_version(conn: Any) -> int:
+    """A number that moves when another connection committed a change to the store.
 
-    SQLite: `PRAGMA data_version` (free). PostgreSQL: the newest batch commit time of any source
-    (every ingest batch moves its source's row).
+    SQLite: `PRAGMA data_version` (free). PostgreSQL: the server's current WAL position, which moves
+    with every commit that wrote something (a primary key read's worth of work).
     """
     if dialect_of(conn) == POSTGRES:
-        return float(conn.execute("SELECT coalesce(max(updated_ts), 0) FROM sub_state").fetchone()[0])
+        return int(conn.execute("SELECT (pg_current_wal_lsn() - '0/0')::bigint").fetchone()[0])
     return conn.execute("PRAGMA data_version").fetchone()[0]
 
 

@@ -25,6 +25,7 @@ from psycopg_pool import ConnectionPool
 
 from firehose.store.backend import LOCK_MIGRATIONS
 
+CONNECT_TIMEOUT_SECONDS = 10
 POOL_MAX = 32  # connections one process may hold (the feed service holds 4, the web page one per thread)
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|::|\?|:([A-Za-z_][A-Za-z0-9_]*)|%")
@@ -67,6 +68,9 @@ def pool(url: str) -> ConnectionPool:
     with _pools_lock:
         found = _pools.get(url)
         if found is None or found.closed:
+            # One plain connection first: a wrong URL or a server that is down fails at once, with
+            # libpq's own reason, instead of a pool retrying in the background until its timeout.
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
             found = ConnectionPool(
                 url,
                 min_size=1,

@@ -115,9 +115,11 @@ def ingest(
     stats = runner.stats
     kept = ", ".join(f"{topic} {n}" for topic, n in sorted(stats.kept_by_topic.items())) or "none"
     rate = stats.events / max(stats.elapsed, 1e-9)
+    share = stats.commit_seconds / max(stats.elapsed, 1e-9)
     click.echo(
         f"ingested {stats.events} events in {stats.elapsed:.1f}s ({rate:.0f}/s); "
-        f"posts kept: {kept}; skipped {stats.skipped}; cursor {stats.cursor}"
+        f"posts kept: {kept}; skipped {stats.skipped}; cursor {stats.cursor}; "
+        f"commit {share:.1%} of the time"
     )
 
 

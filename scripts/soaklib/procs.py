@@ -157,8 +157,12 @@ class RelayProcess:
                 self.process.wait()
 
 
-def db_state(db: Path) -> dict:
-    """cursor and counters of a live database, read-only (never blocks the writer: WAL)."""
+def db_state(db: Path | str) -> dict:
+    """cursor and counters of a live database, read-only (never blocks the writer: WAL); `db` may be a
+    postgresql:// URL."""
+    if isinstance(db, str) and db.startswith("postgresql://"):
+        return _pg_state(db)
+    db = Path(db)
     if not db.exists():
         return {"cursor": None, "counters": {}}
     try:
@@ -170,6 +174,18 @@ def db_state(db: Path) -> dict:
             conn.close()
     except sqlite3.Error as error:
         return {"cursor": None, "counters": {}, "error": str(error)}
+    return {"cursor": row[0] if row else None, "counters": counters}
+
+
+def _pg_state(url: str) -> dict:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            row = conn.execute("SELECT max(cursor) FROM sub_state").fetchone()
+            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+    except psycopg.Error as error:
+        return {"cursor": None, "counters": {}, "error": str(error).strip()}
     return {"cursor": row[0] if row else None, "counters": counters}
 
 

@@ -6,8 +6,11 @@ once per test session; each test that asks for PostgreSQL gets a database of its
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from tests.e2e.postgres import Postgres, PostgresError, find_pg_bin
@@ -49,6 +52,28 @@ class Cluster:
 
         close_pools()
         self.pg.stop()
+
+
+@contextlib.contextmanager
+def connect(target: str | Path) -> Iterator[Any]:
+    """A plain connection to the store `target` names (no migrations), closed after; on PostgreSQL a
+    pooled one. Statements autocommit on both."""
+    from firehose.store.backend import is_postgres
+
+    if is_postgres(str(target)):
+        from firehose.store.postgres import PgConnection
+
+        conn = PgConnection(str(target))
+        try:
+            yield conn
+        finally:
+            conn.close()
+    else:
+        conn = sqlite3.connect(target, timeout=5, isolation_level=None)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
 
 def query(db: Any, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
