@@ -92,8 +92,8 @@ def test_the_compact_record_reads_as_the_full_one() -> None:
         assert len(json.dumps(compact)) < 4000 and "$link" not in json.dumps(compact)  # no blobs
 
 
-def test_the_queue_is_bounded_per_reason_oldest_dropped(db_path: Path) -> None:
-    db = open_db(db_path)
+def test_the_queue_is_bounded_per_reason_oldest_dropped(store_target: str) -> None:
+    db = open_db(store_target)
     conn = db.conn
     with db.atomic():
         for i in range(10):
@@ -112,8 +112,8 @@ def test_the_queue_is_bounded_per_reason_oldest_dropped(db_path: Path) -> None:
     assert "at://a/p/9" not in {item.uri for item in labels.queue(conn)}
 
 
-def test_labeling_records_the_record_and_leaves_the_queue(db_path: Path) -> None:
-    db = make_db(db_path)
+def test_labeling_records_the_record_and_leaves_the_queue(store_target: str) -> None:
+    db = make_db(store_target)
     stored = Post(ALICE, "3kstored", text="our new eval harness", score_ml=0.6)
     insert_posts(db, [stored])
     conn = db.conn
@@ -144,13 +144,13 @@ def test_parse_labels(given: str, topics: set[str]) -> None:
 
 
 def test_ingest_queues_admissions_and_forgets_deleted_and_taken_down_posts(
-    tmp_path: Path, db_path: Path
+    tmp_path: Path, store_target: str
 ) -> None:
     """The story through the real ingest: with every admission sampled, Alice's GitHub post is queued;
     Carol's (deleted) and Bob's (taken down) leave the queue as they leave the posts."""
     capture = write_capture(tmp_path / "story.bin.zst", story())
     cfg = load_settings(label_admission_share=1.0, batch_max_events=1, _env_file=None)
-    db = open_db(db_path)
+    db = open_db(store_target)
     asyncio.run(Ingest(CaptureSource(capture, cfg), db, cfg, LinkScorer()).run())
     items = labels.queue(db.conn)
     assert [(i.uri, i.reason) for i in items] == [(fg.post_uri(ALICE, "3kgh0000000a2"), "recent_admission")]
@@ -160,10 +160,10 @@ def test_ingest_queues_admissions_and_forgets_deleted_and_taken_down_posts(
     assert not [u for (u,) in db.execute("SELECT uri FROM label_queue") if BOB in u]
 
 
-def test_writer_forgets_labels_of_deleted_posts(db_path: Path) -> None:
+def test_writer_forgets_labels_of_deleted_posts(store_target: str) -> None:
     from firehose.events import PostDeleted
 
-    db = open_db(db_path)
+    db = open_db(store_target)
     writer = StoreWriter(db, "test", label_queue_max=10)
     post = event("3kdel", "an LLM paper")
     writer.apply([post], {}, [labels.QueuedPost(post.uri, post.record, "uncertain", {"ml": 0.4})])

@@ -87,6 +87,17 @@ def hour_bucket(conn: Any, column: str) -> str:
     return f"CAST({column} / 3600 AS INTEGER)"
 
 
+def insertion_order(conn: Any, key: str) -> str:
+    """A column that orders rows by insertion where the table has one: SQLite's `rowid`; PostgreSQL
+    has none, so `key` (the primary key) breaks the tie instead."""
+    return key if dialect_of(conn) == POSTGRES else "rowid"
+
+
+def no_limit(conn: Any) -> str:
+    """What goes after LIMIT for "no limit" (before an OFFSET): -1 on SQLite, ALL on PostgreSQL."""
+    return "ALL" if dialect_of(conn) == POSTGRES else "-1"
+
+
 def hour_label(conn: Any, column: str) -> str:
     """SQL for a timestamp column's hour as text, `2026-07-04T13:00Z` (UTC)."""
     if dialect_of(conn) == POSTGRES:

@@ -24,7 +24,7 @@ from typing import Any
 
 from firehose.detect import EXTERNAL, classifier_record
 from firehose.events import PostUpserted
-from firehose.store.backend import POSTGRES, Connection, dialect_of, write_transaction
+from firehose.store.backend import Connection, insertion_order, no_limit, write_transaction
 from firehose.topics import TOPICS
 
 REASONS = ("show_less", "uncertain", "recent_admission")  # also the order the queue is shown in
@@ -193,16 +193,11 @@ def enqueue(conn: Connection, posts: Sequence[QueuedPost], cap: int, now: float)
 
 def trim(conn: Connection, reason: str, cap: int) -> int:
     """Keep the newest `cap` rows of one reason; returns how many were dropped (ties in queued_at: the
-    last inserted kept on SQLite, by uri on PostgreSQL, which has no rowid)."""
-    if dialect_of(conn) == POSTGRES:
-        return conn.execute(
-            "DELETE FROM label_queue WHERE uri IN (SELECT uri FROM label_queue WHERE reason = ?"
-            " ORDER BY queued_at DESC, uri DESC OFFSET ?)",
-            (reason, cap),
-        ).rowcount
+    last inserted kept; by uri on PostgreSQL, which has no rowid)."""
+    order = insertion_order(conn, "uri")
     return conn.execute(
-        "DELETE FROM label_queue WHERE rowid IN (SELECT rowid FROM label_queue WHERE reason = ?"
-        " ORDER BY queued_at DESC, rowid DESC LIMIT -1 OFFSET ?)",
+        f"DELETE FROM label_queue WHERE {order} IN (SELECT {order} FROM label_queue WHERE reason = ?"
+        f" ORDER BY queued_at DESC, {order} DESC LIMIT {no_limit(conn)} OFFSET ?)",
         (reason, cap),
     ).rowcount
 
@@ -276,7 +271,8 @@ def queue(
     where, params = ("WHERE reason = ?", [reason]) if reason else ("", [])
     rows = conn.execute(
         "SELECT uri, record, reason, score_github, score_ml, requests, queued_at FROM label_queue "
-        f"{where} ORDER BY CASE reason {order} END, queued_at DESC, rowid DESC LIMIT ? OFFSET ?",
+        f"{where} ORDER BY CASE reason {order} END, queued_at DESC, {insertion_order(conn, 'uri')} DESC"
+        " LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
     return [
