@@ -88,7 +88,7 @@ class FeedService:
         self._next_prune = 0.0
         self._current: dict[str, Snapshot] = {}
         self._build_seconds: dict[str, float] = {}  # the last build time of each feed
-        self._data_version: dict[str, int] = {}
+        self._data_version: dict[str, object] = {}
         self._next_check: dict[str, float] = {}
         self.snapshots = SnapshotCache(
             int(settings.snapshot_budget_mb * 2**20), settings.snapshot_ttl_seconds, clock
@@ -173,7 +173,7 @@ class FeedService:
             self.metrics.snapshot_seconds.labels(definition.name).observe(time.perf_counter() - started)
         return snapshot
 
-    def _install(self, definition: FeedDefinition, snapshot: Snapshot, data_version: int) -> Snapshot:
+    def _install(self, definition: FeedDefinition, snapshot: Snapshot, data_version: object) -> Snapshot:
         self._current[definition.name] = snapshot
         self._data_version[definition.name] = data_version
         self._keep(snapshot, current=True)

@@ -69,14 +69,21 @@ def is_disk_full(error: BaseException) -> bool:
     return getattr(error, "sqlstate", None) == "53100"
 
 
-def data_version(conn: Any) -> int:
-    """A number that moves when another connection committed a change to the store.
+def data_version(conn: Any) -> object:
+    """A value that changes when another connection committed new data (compare with `!=`).
 
-    SQLite: `PRAGMA data_version` (free). PostgreSQL: the server's current WAL position, which moves
-    with every commit that wrote something (a primary key read's worth of work).
+    SQLite: `PRAGMA data_version` (free, moves on every commit by another connection). PostgreSQL has
+    no such counter (its WAL position also moves on reads that prune pages, on autovacuum and
+    checkpoints), so: the newest ingest batch's commit time and the newest post id, two index reads.
+    What neither sees (a like written outside ingest, a prune) waits for the periodic full rebuild.
     """
     if dialect_of(conn) == POSTGRES:
-        return int(conn.execute("SELECT (pg_current_wal_lsn() - '0/0')::bigint").fetchone()[0])
+        return tuple(
+            conn.execute(
+                "SELECT (SELECT coalesce(max(updated_ts), 0) FROM sub_state),"
+                " (SELECT coalesce(max(id), 0) FROM posts)"
+            ).fetchone()
+        )
     return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
