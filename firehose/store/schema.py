@@ -19,6 +19,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from firehose.store.backend import describe, is_postgres, sqlite_path
+from firehose.store.backend import write_transaction as backend_write_transaction
 
 migrations = Migrations("gitfeed")
 
@@ -417,20 +418,15 @@ def write_transaction(db: Any) -> Iterator[Any]:
     server storing viewer feedback or a label) committed meanwhile, SQLite refuses that upgrade at once
     with "database is locked", whatever the busy timeout. Ingest's batches read before they write, so they
     begin immediate. Nested use becomes a savepoint of the outer transaction, as sqlite-utils' atomic().
-    On PostgreSQL (row locks, no database-wide write lock) it is a plain transaction.
+    On PostgreSQL (row locks, no database-wide write lock) it is a plain transaction. The SQLite case is
+    `backend.write_transaction` on the database's connection.
     """
     if is_postgres(getattr(db, "url", None)) or db.conn.in_transaction:
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
+    with backend_write_transaction(db.conn):
         yield db
-    except BaseException:
-        db.conn.rollback()
-        raise
-    else:
-        db.conn.commit()
 
 
 def open_db(target: Path | str, *, create: bool = True, migrate: bool = True) -> Any:
