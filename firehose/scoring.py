@@ -15,6 +15,14 @@ from firehose.store.rows import KeptPost
 from firehose.topics import TOPICS
 
 
+class ScorerUnavailable(Exception):
+    """The scorer cannot score this batch now (scoring workers down, slow, or answering nonsense).
+
+    Ingest keeps the batch, retries with backoff and commits nothing meanwhile: the cursor moves only
+    after scores return. Never a reason to fall back to another scorer or to score 0.
+    """
+
+
 @runtime_checkable
 class PostScorer(Protocol):
     """Scores post records 0..1 per topic; one dict per record, in order."""

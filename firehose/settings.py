@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     embed_max_seq_length: int = Field(64, ge=8, le=512)  # 64 measured: same quality as 128, faster
     embed_threads: int = Field(0, ge=0)
     classify_prefilter: bool = True
+    # Scoring workers (`gitfeed scorer`, Ray Serve): set, ingest sends the first stage's survivors there.
+    scorer_url: str = ""
+    scorer_timeout_seconds: float = Field(30.0, gt=0)
     # The label queue (firehose/store/labels.py): posts waiting for the operator's label.
     label_queue_max: int = Field(1000, ge=0)  # rows per reason, oldest dropped; 0 turns the queue off
     label_margin: float = Field(0.15, ge=0, le=0.5)
@@ -123,6 +126,14 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("FEEDGEN_DATABASE_URL is sqlite:///PATH or postgresql://USER@HOST:PORT/DB")
+        return value
+
+    @field_validator("scorer_url")
+    @classmethod
+    def _scorer_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("FEEDGEN_SCORER_URL is the scoring workers' http://HOST:PORT")
         return value
 
     @model_validator(mode="after")

@@ -2,8 +2,9 @@
 
 Path per batch: the text a post shows (text, card, alt texts; capped) -> lexicon groups and link
 features -> the first stage (hashed n-grams, no model) -> for the few posts that pass: their language ->
-the model embeds those whose language it reads -> the topic heads. A post the first stage turns away
-scores 0 on every topic and never reaches the model.
+the model step (`firehose.classify.modelstep`: the model embeds those whose language it reads, the topic
+heads score them; in this process, or in scoring workers over HTTP) -> the link, lexicon and veto rules.
+A post the first stage turns away scores 0 on every topic and never reaches the model.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from firehose.classify.features import embed_text, link_matrix
 from firehose.classify.heads import DEFAULT_HEADS_PATH, Heads, HeadsError
 from firehose.classify.language import detect_language
 from firehose.classify.lexicon import lexicon_matrix, matched_groups
+from firehose.classify.modelstep import LocalModel, ModelInput, ModelStep
 
 if TYPE_CHECKING:
     from firehose.settings import Settings
@@ -55,21 +57,24 @@ class ScorerCounts:
 
 
 class EmbeddingScorer:
-    """Scores posts 0..1 per topic with a sentence embedding model and small linear heads."""
+    """Scores posts 0..1 per topic: the first stage and the rules here, the model step where it runs."""
 
-    def __init__(self, embedder: Embedder, heads: Heads, *, prefilter: bool = True) -> None:
-        if heads.embedding_dim != embedder.dim:
-            raise HeadsError(
-                f"the heads were trained on {heads.meta.get('model')!r} ({heads.embedding_dim} dims) but the "
-                f"model {embedder.name!r} gives {embedder.dim}: retrain with `gitfeed train`"
-            )
-        if heads.meta.get("model") not in (None, embedder.name):
-            log.warning("heads were trained on %s, scoring with %s", heads.meta.get("model"), embedder.name)
-        self.embedder = embedder
+    def __init__(self, model: ModelStep, heads: Heads, *, prefilter: bool = True) -> None:
+        if model.topics != heads.topics:
+            raise HeadsError(f"the model step scores {model.topics}, the heads {heads.topics}")
+        self.model = model
         self.heads = heads
         self.topics: tuple[str, ...] = heads.topics
         self.use_prefilter = prefilter
         self.counts = ScorerCounts()
+
+    @property
+    def embedder(self) -> Embedder | None:
+        """The encoder when it runs in this process (None when the model step is remote)."""
+        return getattr(self.model, "embedder", None)
+
+    def describe(self) -> str:
+        return self.model.describe()
 
     @property
     def posts_seen(self) -> int:
@@ -103,11 +108,8 @@ class EmbeddingScorer:
             languages[i] = detect_language(texts[i])
             readable[row] = languages[i] in self.heads.readable_languages
         if len(index):
-            embeddings = np.zeros((len(index), self.embedder.dim), dtype=np.float32)
-            to_embed = np.flatnonzero(readable)
-            if len(to_embed):
-                embeddings[to_embed] = self.embedder.encode([texts[index[row]] for row in to_embed])
-            routes[index, :, :2] = self.heads.routes(embeddings, lexicon[index], links[index], readable)
+            survivors = ModelInput([texts[i] for i in index], lexicon[index], links[index], readable)
+            routes[index, :, :2] = self.model.routes(survivors)
         routes[:, :, :2] *= ~rules.vetoed(self.topics, lexicon)[:, :, None]
         self.counts.seen += len(records)
         self.counts.passed += len(index)
@@ -141,11 +143,32 @@ def heads_path(settings: Settings) -> Path:
     return Path(settings.heads_path) if settings.heads_path else DEFAULT_HEADS_PATH
 
 
-def build_scorer(settings: Settings, *, embedder: Embedder | None = None) -> EmbeddingScorer:
+def build_model(settings: Settings, heads: Heads | None = None) -> LocalModel:
+    """The model step in this process: the encoder configured by settings and the heads."""
+    heads = heads or Heads.load(heads_path(settings))
+    embedder = Embedder.from_settings(settings)
+    if heads.meta.get("model") not in (None, embedder.name):
+        log.warning("heads were trained on %s, scoring with %s", heads.meta.get("model"), embedder.name)
+    return LocalModel(embedder, heads)
+
+
+def build_scorer(
+    settings: Settings, *, embedder: Embedder | None = None, workers: bool = False
+) -> EmbeddingScorer:
     """The embedding classifier configured by settings (model, device, precision, heads, prefilter).
 
+    workers=True (ingest): the model step runs in the scoring workers at FEEDGEN_SCORER_URL when it is
+    set; the commands that explain, evaluate or train always run the model here.
     Raises ModelNotFoundError or HeadsError with a message fit for one CLI line.
     """
     heads = Heads.load(heads_path(settings))
-    embedder = embedder or Embedder.from_settings(settings)
-    return EmbeddingScorer(embedder, heads, prefilter=settings.classify_prefilter)
+    model: ModelStep
+    if workers and settings.scorer_url and embedder is None:
+        from firehose.classify.remote import RemoteModel
+
+        model = RemoteModel.from_settings(settings, heads)
+    elif embedder is not None:
+        model = LocalModel(embedder, heads)
+    else:
+        model = build_model(settings, heads)
+    return EmbeddingScorer(model, heads, prefilter=settings.classify_prefilter)

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "classify": "gitfeed.cli.classify:classify",
     "eval": "gitfeed.cli.classify:eval_command",
     "explain": "gitfeed.cli.classify:explain",
+    "scorer": "gitfeed.cli.scorer:scorer",
     "label": "gitfeed.cli.label:label",
     "backtest": "gitfeed.cli.backtest:backtest",
 }

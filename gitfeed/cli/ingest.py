@@ -28,7 +28,8 @@ STATUS_EVERY_SECONDS = 10.0
 
 
 def build_scorer(choice: str, settings: Settings) -> PostScorer:
-    """`link` (Gitfeed's rule: a GitHub link) or `model` (the embedding classifier, the default)."""
+    """`link` (Gitfeed's rule: a GitHub link) or `model` (the embedding classifier, the default; its model
+    step in the scoring workers at FEEDGEN_SCORER_URL when that is set)."""
     from firehose.scoring import LinkScorer
 
     if choice == "link":
@@ -36,7 +37,7 @@ def build_scorer(choice: str, settings: Settings) -> PostScorer:
     from firehose.classify import build_scorer as build_model_scorer
 
     try:
-        return build_model_scorer(settings)
+        return build_model_scorer(settings, workers=True)
     except Exception as error:  # ModelNotFoundError, HeadsError: messages written for one CLI line
         raise click.ClickException(f"cannot load the classifier ({error}); use --scorer link") from error
 
@@ -77,6 +78,7 @@ def ingest(
     Example: gitfeed ingest --source capture:frames.bin.zst --db gitfeed.db --scorer link
     """
     from firehose.ingest import Ingest
+    from firehose.scoring import ScorerUnavailable
     from firehose.sources import SourceError, build_source
     from firehose.store.writer import WriterFencedError
 
@@ -87,10 +89,8 @@ def ingest(
     except SourceError as error:
         raise click.ClickException(str(error)) from error
     post_scorer = build_scorer(scorer or settings.scorer, settings)
-    embedder = getattr(post_scorer, "embedder", None)
-    log.info(
-        "classifier: %s", embedder.describe() if embedder is not None else "GitHub links only (link scorer)"
-    )
+    describe = getattr(post_scorer, "describe", None)
+    log.info("classifier: %s", describe() if describe is not None else "GitHub links only (link scorer)")
     database = common.open_store(settings.store_target, create=True)
     runner = Ingest(source, database, settings, post_scorer)
 
@@ -110,6 +110,11 @@ def ingest(
         common.run_async(main())
     except (SourceError, WriterFencedError) as error:
         raise click.ClickException(str(error)) from error
+    except ScorerUnavailable as error:
+        raise click.ClickException(
+            f"stopped while waiting on the scorer ({error}); the batch in flight was not committed, the "
+            f"next start resumes from cursor {runner.stats.cursor}"
+        ) from error
     finally:
         database.close()
     stats = runner.stats
@@ -153,6 +158,8 @@ async def _status_lines(runner: Any) -> None:
     while True:
         await asyncio.sleep(STATUS_EVERY_SECONDS)
         stats, source = runner.stats, runner.source.stats
+        if stats.scorer_waiting_since is not None:
+            continue  # ingest logs each try while it waits on the scorer
         log.info(
             "%d events (%.0f/s), kept %d, skipped %d, cursor %s, lag %.2fs, queue %d, reconnects %d",
             stats.events,
