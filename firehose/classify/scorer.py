@@ -46,6 +46,20 @@ class Explanation:
     scores: dict[str, float]
 
 
+@dataclass(frozen=True)
+class FirstStage:
+    """A batch after the first stage: its features, the gate's logits, and the survivors (`batch`, rows
+    `index` of the batch) with the languages of the passed posts ('' for the others)."""
+
+    lexicon: np.ndarray
+    links: np.ndarray
+    gate: np.ndarray
+    passed: np.ndarray
+    index: np.ndarray
+    languages: list[str]
+    batch: ModelInput
+
+
 @dataclass
 class ScorerCounts:
     """What the scorer did with the posts it saw (for stats and benchmarks)."""
@@ -91,31 +105,38 @@ class EmbeddingScorer:
         """(n, topics) scores as an array."""
         return self._run(records)[0].max(axis=2)
 
-    def _run(self, records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-        """(routes (n, topics, 3): network head, written head, link rule; gate logits; passed; languages of
-        the passed posts ('' for the others))."""
+    def survivors(self, records: Sequence[dict[str, Any]]) -> FirstStage:
+        """The first stage of a batch (no model run, nothing counted): features, gate, and the posts it
+        sends on to the model step, with their languages. What ingest sends to scoring workers."""
         texts = [embed_text(record) for record in records]
         lexicon = lexicon_matrix(texts)
         links = link_matrix(records)
         gate = self.heads.gate_logits(texts, lexicon, links)
         passed = self.heads.passes(gate) if self.use_prefilter else np.ones(len(records), dtype=bool)
-        routes = np.zeros((len(records), len(self.topics), 3))
-        routes[:, :, 2] = rules.forced(self.topics, lexicon, links)
         languages = [""] * len(records)
         index = np.flatnonzero(passed)
         readable = np.zeros(len(index), dtype=bool)
         for row, i in enumerate(index):
             languages[i] = detect_language(texts[i])
             readable[row] = languages[i] in self.heads.readable_languages
-        if len(index):
-            survivors = ModelInput([texts[i] for i in index], lexicon[index], links[index], readable)
-            routes[index, :, :2] = self.model.routes(survivors)
-        routes[:, :, :2] *= ~rules.vetoed(self.topics, lexicon)[:, :, None]
+        batch = ModelInput([texts[i] for i in index], lexicon[index], links[index], readable)
+        return FirstStage(lexicon, links, gate, passed, index, languages, batch)
+
+    def _run(self, records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """(routes (n, topics, 3): network head, written head, link rule; gate logits; passed; languages of
+        the passed posts ('' for the others))."""
+        first = self.survivors(records)
+        routes = np.zeros((len(records), len(self.topics), 3))
+        routes[:, :, 2] = rules.forced(self.topics, first.lexicon, first.links)
+        if len(first.index):
+            routes[first.index, :, :2] = self.model.routes(first.batch)
+        routes[:, :, :2] *= ~rules.vetoed(self.topics, first.lexicon)[:, :, None]
+        embedded = int(first.batch.readable.sum())
         self.counts.seen += len(records)
-        self.counts.passed += len(index)
-        self.counts.embedded += int(readable.sum())
-        self.counts.unreadable += int(len(index) - readable.sum())
-        return routes, gate, passed, languages
+        self.counts.passed += len(first.index)
+        self.counts.embedded += embedded
+        self.counts.unreadable += len(first.index) - embedded
+        return routes, first.gate, first.passed, first.languages
 
     def first_stage(self, records: Sequence[dict[str, Any]]) -> np.ndarray:
         """(n,) True where the first stage sends the post on to the model (no model run, nothing counted)."""
