@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -52,7 +53,7 @@ from firehose.store.schema import open_db
 from tests.support import framegen as fg
 from tests.support.relayserver import RelayServer
 from tests.support.scorerproc import RAY_ENV, REPO, ScorerProcess, free_port
-from tests.support.stories import ALICE
+from tests.support.stories import ALICE, write_capture
 
 HEADS = Heads.load(DEFAULT_HEADS_PATH)
 SUM = heads_checksum(HEADS)
@@ -254,6 +255,28 @@ def test_ingest_waits_on_absent_workers_commits_nothing_and_stops_the_reader(
     assert waits and "nothing committed since (cursor None)" in waits[0] and "ConnectError" in waits[0]
 
 
+def test_sigterm_while_waiting_on_the_scorer_commits_nothing_and_says_so(tmp_path: Path) -> None:
+    capture = write_capture(tmp_path / "ml.bin.zst", ml_frames(50))
+    db, log = tmp_path / "gitfeed.db", tmp_path / "ingest.log"
+    argv = [sys.executable, "-m", "gitfeed.cli", "ingest", "--source", f"capture:{capture}", "--db", str(db)]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "FEEDGEN_SCORER_URL": f"http://127.0.0.1:{free_port()}"}
+    env |= {"FEEDGEN_BACKOFF_INITIAL_SECONDS": "0.05", "FEEDGEN_BACKOFF_MAX_SECONDS": "0.2"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*argv, "--quiet"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while "waiting on the scorer" not in log.read_text() and time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.05)
+    assert cursor(db) is None  # waiting, nothing committed
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 1
+    output = log.read_text()
+    assert "Error: stopped while waiting on the scorer (scoring workers at http://127.0.0.1:" in output
+    assert "the batch in flight was not committed, the next start resumes from cursor None" in output
+    assert "Traceback" not in output
+    assert cursor(db) is None
+
+
 # ---------------------------------------------------------------------- Ray Serve, for real
 
 N_EVENTS = 2400
@@ -287,7 +310,8 @@ def scorer_proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScorerProc
     pytest.importorskip("ray.serve", reason="Ray Serve: pip install -c constraints.txt -e '.[scorer]'")
     proc = ScorerProcess(tmp_path_factory.mktemp("scorer") / "scorer.log").start()
     yield proc
-    proc.stop()
+    assert proc.stop() == 0, proc.output()  # SIGTERM: Serve and Ray taken down, then a clean exit
+    assert "scorer: stopped" in proc.output()
 
 
 def ingest(capture: Path, db: Path, scorer_url: str = "") -> subprocess.Popen[bytes]:
