@@ -146,13 +146,17 @@ def test_a_worker_refuses_a_malformed_request(change: dict, status: int, message
 
 @pytest.fixture
 def canned_server() -> Iterator[tuple[str, list[tuple[int, bytes]]]]:
-    """A local HTTP server that answers each POST with the next (status, body) of a list."""
+    """A local HTTP server that answers each POST with the next (status, body) of a list; a status of
+    0 means: say nothing for a second (a stalled worker)."""
     answers: list[tuple[int, bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
             self.rfile.read(int(self.headers["content-length"]))
             status, body = answers.pop(0)
+            if status == 0:
+                time.sleep(1.0)
+                return
             self.send_response(status)
             self.send_header("content-length", str(len(body)))
             self.end_headers()
@@ -183,6 +187,15 @@ def test_the_client_reads_a_good_reply_and_refuses_a_bad_one(canned_server) -> N
         model.routes(survivors(2))
     assert model.routes(survivors(0)).shape == (0, len(TOPICS), 2)  # nothing sent for no survivors
     assert answers == []
+
+
+def test_a_stalled_worker_is_unavailable_after_the_timeout(canned_server) -> None:
+    url, answers = canned_server
+    answers.append((0, b""))
+    started = time.monotonic()
+    with pytest.raises(ScorerUnavailable, match="ReadTimeout"):
+        RemoteModel(url, HEADS, timeout=0.2).routes(survivors(2))
+    assert time.monotonic() - started < 0.9
 
 
 def test_workers_that_are_down_are_unavailable_at_once() -> None:
