@@ -257,7 +257,8 @@ class Ingest:
         return self.stats
 
     def stop(self) -> None:
-        """Stop reading; what was read is committed and `run()` returns."""
+        """Stop reading; what was read is committed and `run()` returns. While the scorer is away, the
+        batch waiting on it is not committed (it has no scores) and `run()` raises ScorerUnavailable."""
         self._stopping = True
         self._stopped.set()
         if self._reader is not None:
