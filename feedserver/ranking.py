@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import struct
 import sys
 import time
 from collections.abc import Iterable
@@ -68,6 +69,7 @@ ITEM_PREFIX = len(b'{"post":"')  # an item is {"post":"URI"}; a plain one is exa
 ITEM_SUFFIX = len(b'"}')
 SNAPSHOT_OVERHEAD_BYTES = 1024  # the object, its dicts and small fields, counted per snapshot
 MAX_FOUND = 256  # uri -> id lookups (pins, `gitfeed feed`) remembered per snapshot
+_WIRE_MAGIC = b"GFSNAP1\n"  # the compact form's first bytes (`Snapshot.to_bytes`)
 
 
 @dataclass
@@ -143,6 +145,71 @@ class Snapshot:
             author_codes=codes,
             author_table=author_table,
             plain=plain,
+            table_bytes=table_bytes,
+        )
+
+    def to_bytes(self) -> bytes:
+        """The snapshot's compact form, for publishing it through the store to the other servers
+        (`feedserver.cluster`): a small JSON header, then the per-rank arrays and the item buffer as
+        they are. `from_bytes` reads it back; a view (not contiguous) is never published."""
+        if not self.contiguous:
+            raise ValueError("only a ranked snapshot is published, not a viewer's view")
+        header = orjson.dumps(
+            {
+                "id": self.snapshot_id,
+                "feed": self.feed,
+                "built_ts": self.built_ts,
+                "max_id": self.max_id,
+                "count": len(self.ids),
+                "plain": self.plain,
+                "authors": self.author_table,
+            }
+        )
+        arrays = (
+            self.ids.astype("<i8", copy=False),
+            self.scores.astype("<f8", copy=False),
+            self.starts.astype("<u4", copy=False),
+            self.ends.astype("<u4", copy=False),
+            self.author_codes.astype("<i4", copy=False),
+        )
+        return b"".join(
+            [_WIRE_MAGIC, struct.pack("<I", len(header)), header, *(a.tobytes() for a in arrays), self.items]
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Snapshot:
+        """A snapshot from `to_bytes`; raises ValueError on anything else."""
+        view = memoryview(data)
+        if bytes(view[: len(_WIRE_MAGIC)]) != _WIRE_MAGIC:
+            raise ValueError("not a published snapshot")
+        at = len(_WIRE_MAGIC)
+        (size,) = struct.unpack_from("<I", view, at)
+        at += 4
+        header = orjson.loads(view[at : at + size])
+        at += size
+        count = int(header["count"])
+        arrays = []
+        for dtype in ("<i8", "<f8", "<u4", "<u4", "<i4"):
+            width = np.dtype(dtype).itemsize * count
+            arrays.append(np.frombuffer(view[at : at + width], dtype=dtype).copy())
+            at += width
+        items = bytes(view[at:])
+        ids, scores, starts, ends, codes = arrays
+        author_table = list(header["authors"])
+        table_bytes = len(items) + sys.getsizeof(author_table) + sum(sys.getsizeof(a) for a in author_table)
+        return cls(
+            snapshot_id=str(header["id"]),
+            feed=str(header["feed"]),
+            built_ts=float(header["built_ts"]),
+            max_id=int(header["max_id"]),
+            ids=ids.astype(np.int64, copy=False),
+            scores=scores.astype(np.float64, copy=False),
+            items=items,
+            starts=starts.astype(np.uint32, copy=False),
+            ends=ends.astype(np.uint32, copy=False),
+            author_codes=codes.astype(np.int32, copy=False),
+            author_table=author_table,
+            plain=bool(header["plain"]),
             table_bytes=table_bytes,
         )
 

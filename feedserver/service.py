@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from feedserver import cluster
 from feedserver.cursors import (
     CursorCodec,
     CursorState,
@@ -53,6 +56,9 @@ PRUNE_SECONDS = 60.0  # how often the store drops interactions past the retentio
 FULL_REBUILD_SECONDS = 60.0  # rebuild even without new data: time decay moves the order
 BUILD_DUTY_FACTOR = 5.0  # rebuilds of all feeds take at most ~1/5 of the time
 TOPIC_COUNT_SECONDS = 60.0
+MAX_LOADS_IN_FLIGHT = 8  # published snapshots loaded by id at once (cursors made on other servers)
+ABSENT_SECONDS = 60.0  # an id found missing from the table is not looked up again for this long
+MAX_ABSENT = 1024
 
 
 class FeedService:
@@ -67,6 +73,18 @@ class FeedService:
         clock: Callable[[], float] = time.time,
     ) -> None:
         target = db_path or settings.store_target
+        self.target = target
+        # On PostgreSQL, `start()` joins the other servers: one ranks and publishes, all serve from
+        # memory (`feedserver.cluster`). Before `start()`, and on SQLite, this process ranks for itself.
+        self.shared = backend.is_postgres(str(target))
+        self._link: cluster.ClusterLink | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._store_state: cluster.StoreState | None = None
+        self._rank_task: asyncio.Task[None] | None = None
+        self._loads: dict[str, asyncio.Task[Snapshot | None]] = {}
+        self._absent: OrderedDict[str, float] = OrderedDict()
+        self._load_lock = threading.Lock()
+        self.cluster_counts = {"published": 0, "received": 0, "loaded": 0, "load_missed": 0}
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
@@ -103,9 +121,35 @@ class FeedService:
         self._topic_counts: tuple[float, dict[str, int]] = (0.0, {})
         self.views_built = 0  # personalized re-rankings (one per snapshot, viewer and feedback version)
 
+    async def start(self) -> None:
+        """Join the other servers of a PostgreSQL store (the app's startup; nothing on SQLite): follow
+        their published snapshots and the store's state, and rank when this server holds the lock."""
+        if not self.shared or self._link is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._link = cluster.ClusterLink(
+            str(self.target),
+            on_snapshot=lambda snapshot: self._call_soon(self._received, snapshot),
+            on_state=lambda state, moderation: self._call_soon(self._state_moved, state, moderation),
+        )
+        self._link.start()
+        await asyncio.to_thread(self._link.connected.wait, 5.0)  # the newest snapshots are in (or later)
+        self._rank_task = self._loop.create_task(self._rank_loop(), name="gitfeed-rank")
+
+    def _call_soon(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(callback, *args)
+
     async def aclose(self) -> None:
         """Wait for snapshot builds in flight, then close (the app's shutdown)."""
-        pending = [*self._building.values(), *self._fallbacks.values()]
+        if self._rank_task is not None:
+            self._rank_task.cancel()
+        if self._link is not None:
+            await asyncio.to_thread(self._link.stop)
+        pending = [*self._building.values(), *self._fallbacks.values(), *self._loads.values()]
+        if self._rank_task is not None:
+            pending.append(self._rank_task)
         if self._feedback_task is not None:
             pending.append(self._feedback_task)
         if pending:
@@ -113,8 +157,118 @@ class FeedService:
         self.close()
 
     def close(self) -> None:
+        if self._link is not None:
+            self._link.stop()
         for conn in (self._read, self._build_conn, self._write_conn, self._feedback_conn):
             conn.close()
+
+    # --- several servers (PostgreSQL): what the cluster link hands over ------------------------
+
+    @property
+    def ranks(self) -> bool:
+        """This server ranks: alone (SQLite, or not started), or the holder of the ranking lock."""
+        return self._link is None or self._link.leader
+
+    def _received(self, snapshot: Snapshot) -> None:
+        """A snapshot published by the ranking server (on the event loop): kept, and current when newer."""
+        definition = FEEDS.get(snapshot.feed)
+        if definition is None:
+            return
+        self.cluster_counts["received"] += 1
+        current = self._current.get(snapshot.feed)
+        if current is not None and (
+            current.snapshot_id == snapshot.snapshot_id or snapshot.built_ts < current.built_ts
+        ):
+            self._keep(snapshot)
+            return
+        self._install(definition, snapshot, None)
+
+    def _state_moved(self, state: cluster.StoreState, moderation: Moderation | None) -> None:
+        self._store_state = state
+        if moderation is not None and moderation.version != self.moderation.version:
+            self.moderation = moderation
+
+    async def _rank_loop(self) -> None:
+        """The ranking server's loop: each feed rebuilt and published when due (as `current_snapshot`
+        decides for a lone server), whether or not requests arrive here. Followers skip it."""
+        while True:
+            await asyncio.sleep(cluster.TICK_SECONDS)
+            if not self.ranks:
+                continue
+            for definition in FEEDS.values():
+                name = definition.name
+                now = self.clock()
+                if now < self._next_check.get(name, 0.0):
+                    continue
+                interval = self.refresh_interval()
+                current = self._current.get(name)
+                age = math.inf if current is None else now - current.built_ts
+                if age < interval:
+                    self._next_check[name] = now + interval - age
+                    continue
+                self._next_check[name] = now + interval
+                try:
+                    built = await asyncio.to_thread(
+                        self._rank_and_publish, definition, age >= FULL_REBUILD_SECONDS
+                    )
+                except backend.errors() as error:
+                    log.warning("ranking %s: the store is unreachable: %s", name, str(error).strip()[:200])
+                    continue
+                if built is not None and self.ranks:
+                    self._install(definition, *built)
+
+    def _rank_and_publish(self, definition: FeedDefinition, force: bool) -> tuple[Snapshot, object] | None:
+        """In a worker thread: rank the feed when the store moved (or `force`), publish it."""
+        with self._build_lock:
+            version = backend.data_version(self._build_conn)
+        if not force and version == self._data_version.get(definition.name):
+            return None
+        started = time.perf_counter()
+        snapshot = self.build(definition)
+        self._build_seconds[definition.name] = time.perf_counter() - started
+        if self._link is not None:
+            self._link.mark_seen(snapshot.snapshot_id)
+        with self._build_lock:
+            cluster.publish(self._build_conn, snapshot, self.clock(), self.settings.snapshot_ttl_seconds)
+        self.cluster_counts["published"] += 1
+        return snapshot, version
+
+    async def _published(self, snapshot_id: str) -> Snapshot | None:
+        """A snapshot another server's cursor names, from the table: one load per id however many ask,
+        at most MAX_LOADS_IN_FLIGHT at once, and an id found absent is not asked for again a while."""
+        now = self.clock()
+        absent_until = self._absent.get(snapshot_id)
+        if absent_until is not None and absent_until > now:
+            return None
+        task = self._loads.get(snapshot_id)
+        if task is None:
+            if len(self._loads) >= MAX_LOADS_IN_FLIGHT:
+                return None  # the frame fallback (rate-limited) serves it
+            task = asyncio.get_running_loop().create_task(self._load_published(snapshot_id))
+            self._loads[snapshot_id] = task
+        return await asyncio.shield(task)
+
+    async def _load_published(self, snapshot_id: str) -> Snapshot | None:
+        try:
+            snapshot = await asyncio.to_thread(self._load_row, snapshot_id)
+        except backend.errors() as error:
+            log.warning("loading snapshot %s: %s", snapshot_id, str(error).strip()[:200])
+            return None
+        finally:
+            self._loads.pop(snapshot_id, None)
+        if snapshot is None:
+            self.cluster_counts["load_missed"] += 1
+            self._absent[snapshot_id] = self.clock() + ABSENT_SECONDS
+            while len(self._absent) > MAX_ABSENT:
+                self._absent.popitem(last=False)
+            return None
+        self.cluster_counts["loaded"] += 1
+        self._keep(snapshot)
+        return snapshot
+
+    def _load_row(self, snapshot_id: str) -> Snapshot | None:
+        with self._load_lock:
+            return cluster.load(self._feedback_conn, snapshot_id)
 
     # --- state shared by all requests ----------------------------------------------------------
 
@@ -125,12 +279,15 @@ class FeedService:
         most every FEEDBACK_LOAD_SECONDS, and takes effect when it is in: no request ever replays
         feedback rows itself, however many one viewer sends.
         """
-        version, newest = self._read.execute(
-            "SELECT (SELECT value FROM server_state WHERE name = 'moderation_version'),"
-            " (SELECT coalesce(max(id), 0) FROM interactions)"
-        ).fetchone()
-        if int(version or 0) != self.moderation.version:
-            self.moderation = load_moderation(self._read)
+        if self._store_state is not None:  # several servers: the cluster link follows the store
+            newest = self._store_state.newest_interaction
+        else:
+            version, newest = self._read.execute(
+                "SELECT (SELECT value FROM server_state WHERE name = 'moderation_version'),"
+                " (SELECT coalesce(max(id), 0) FROM interactions)"
+            ).fetchone()
+            if int(version or 0) != self.moderation.version:
+                self.moderation = load_moderation(self._read)
         if newest <= self.feedback.seen:
             return
         if wait:
@@ -142,13 +299,25 @@ class FeedService:
             self._feedback_task = asyncio.get_running_loop().create_task(self._load_feedback_async())
 
     def _load_feedback(self) -> int:
-        return self.feedback.load(self._feedback_conn, self.clock())
+        with self._load_lock:
+            return self.feedback.load(self._feedback_conn, self.clock())
 
     async def _load_feedback_async(self) -> int:
         try:
             return await asyncio.to_thread(self._load_feedback)
+        except backend.errors() as error:  # the store is away: the next request tries again
+            log.warning("feedback: not loaded: %s", str(error).strip()[:200])
+            return self.feedback.seen
         finally:
             self._feedback_task = None
+
+    async def _catch_up_feedback(self) -> None:
+        """A cursor made on another server that had seen newer feedback than this one: load it first,
+        so this viewer's view (and the page boundary) is the one the cursor was cut from."""
+        try:
+            await asyncio.to_thread(self._load_feedback)
+        except backend.errors() as error:
+            log.warning("feedback: not loaded: %s", str(error).strip()[:200])
 
     def feedback_version(self, viewer: str | None) -> int:
         return self.feedback.version(viewer)
@@ -186,6 +355,15 @@ class FeedService:
             self.metrics.snapshot_bytes.set(self.snapshots.bytes)
 
     async def _rebuild(self, definition: FeedDefinition) -> Snapshot:
+        if self._link is not None:  # a cold follower: the newest published, else its own build
+            try:
+                published = await asyncio.to_thread(self._newest_published, definition.name)
+            except BaseException:
+                self._building.pop(definition.name, None)
+                raise
+            if published is not None:
+                self._building.pop(definition.name, None)
+                return self._install(definition, published, None)
         data_version = backend.data_version(self._read)
         started = time.perf_counter()
         try:
@@ -194,6 +372,11 @@ class FeedService:
             return self._install(definition, snapshot, data_version)
         finally:
             self._building.pop(definition.name, None)
+
+    def _newest_published(self, feed: str) -> Snapshot | None:
+        with self._load_lock:
+            found = cluster.newest(self._feedback_conn, feed)
+        return found[0] if found else None
 
     def refresh_interval(self) -> float:
         """Seconds between rebuilds of a feed: the setting, stretched so ranking takes at most about
@@ -213,6 +396,8 @@ class FeedService:
         snapshot = self._current.get(definition.name)
         if snapshot is None:
             return await self._start_rebuild(definition)
+        if self._link is not None:
+            return snapshot  # several servers: the ranking server's loop keeps it fresh
         now = self.clock()
         if now >= self._next_check.get(definition.name, 0.0) and definition.name not in self._building:
             interval = self.refresh_interval()
@@ -292,6 +477,10 @@ class FeedService:
         else:
             state = self.codec.decode(cursor, feed=definition.name, viewer=viewer)
             snapshot = self.snapshots.get(state.snapshot_id)
+            if snapshot is None and self._link is not None:
+                snapshot = await self._published(state.snapshot_id)  # made on another server
+            if viewer and state.feedback_version > self.feedback.seen:
+                await self._catch_up_feedback()
             if snapshot is not None:
                 view = await self._view_async(snapshot, viewer, state.feedback_version)
                 start = state.offset
@@ -442,7 +631,18 @@ class FeedService:
                 self.feedback.stats["dropped_disk_full"] += len(items)
                 log.warning("feedback: %d interactions dropped: %s", len(items), error)
                 return
-        self._load_feedback()  # still in the worker thread: the viewer's next page has it
+            except backend.errors() as error:
+                if not backend.connection_lost(error):
+                    raise
+                # The same with the store away (PostgreSQL restarting): answered, counted, not kept.
+                self.feedback.stats["dropped_store_away"] += len(items)
+                log.warning("feedback: %d interactions dropped: %s", len(items), str(error).strip()[:200])
+                return
+        try:
+            self._load_feedback()  # still in the worker thread: the viewer's next page has it
+        except backend.errors() as error:
+            if not backend.connection_lost(error):
+                raise
 
     async def record_interactions(self, viewer: str, items: list[InteractionInput]) -> int:
         """Store a viewer's interactions (the ranking uses requestLess / requestMore), bounded per
@@ -454,12 +654,16 @@ class FeedService:
     def health(self) -> dict:
         """Database reachable, and each ingest source's cursor with its lag."""
         now = self.clock()
+        servers = {}
+        if self._link is not None:  # several servers: this one's part (`feedserver.cluster`)
+            snapshots = {name: snap.snapshot_id for name, snap in self._current.items()}
+            servers = {"cluster": {"ranks": self.ranks, "snapshots": snapshots, **self.cluster_counts}}
         try:
             sources = status.sources(self._read, now)
         except backend.errors() as error:
-            return {"ok": False, "db": False, "error": str(error)}
+            return {"ok": False, "db": False, "error": str(error), **servers}
         ingest = [source.summary() for source in sources]
-        return {"ok": True, "db": True, "ingest": ingest, "feeds": sorted(FEEDS)}
+        return {"ok": True, "db": True, "ingest": ingest, "feeds": sorted(FEEDS), **servers}
 
     def memory_counters(self) -> dict[str, int]:
         """What the memory bounds did so far: snapshots evicted, fallbacks, feedback loaded/dropped."""

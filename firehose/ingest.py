@@ -54,6 +54,7 @@ RATE_WINDOW_SECONDS = 10.0
 PRUNE_EVERY_SECONDS = 600.0
 DISK_FULL_FIRST_RETRY_SECONDS = 0.5
 DISK_FULL_MAX_RETRY_SECONDS = 30.0  # retention runs in the commit thread, between batches
+STORE_LOST_MAX_RETRY_SECONDS = 2.0  # a store that went away (PostgreSQL restarting) is retried this often
 
 
 @dataclass
@@ -80,6 +81,7 @@ class IngestStats:
     scorer_retries: int = 0  # tries of a batch the scorer could not score (it waited, uncommitted)
     scorer_waiting_since: float | None = None  # monotonic time the current wait on the scorer began
     disk_full_retries: int = 0
+    store_lost_retries: int = 0  # batches retried because the store was unreachable (PostgreSQL restart)
     last_lag_seconds: float = 0.0  # first event of the last batch read -> its commit
     queue_depth: int = 0
     _samples: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=512), repr=False)
@@ -334,7 +336,15 @@ class Ingest:
         self.stats.commit_seconds += done - started
         if done >= self._next_prune:
             self._next_prune = done + PRUNE_EVERY_SECONDS
-            pruned = self.writer.prune(self.retention_seconds)
+            try:
+                pruned = self.writer.prune(self.retention_seconds)
+            except backend.errors() as error:
+                if not backend.connection_lost(error):
+                    raise
+                self.writer.connection_lost()
+                self._next_prune = done + 10.0  # a batch in 10 s tries again
+                log.warning("ingest: retention skipped, the store is unreachable: %s", error)
+                pruned = 0
             if pruned:
                 log.info(
                     "ingest: pruned %d posts older than %.1f days", pruned, self.retention_seconds / 86400
@@ -344,17 +354,31 @@ class Ingest:
     def _apply_until_written(
         self, batch: Sequence[Event], kept: dict[str, KeptPost], queued: Sequence[labels.QueuedPost] = ()
     ) -> BatchResult:
-        """Apply a batch; on a full disk, wait and retry the same batch (it rolled back whole).
+        """Apply a batch; on a full disk, or a store that went away (PostgreSQL restarting), wait and
+        retry the same batch (it rolled back whole: rows and cursor are one transaction).
 
         The reader keeps filling the bounded buffer meanwhile and then stops reading, so the relay holds
-        the backlog, and nothing is lost while an operator frees space.
+        the backlog, and nothing is lost while an operator frees space or the database comes back.
         """
         delay = DISK_FULL_FIRST_RETRY_SECONDS
         while True:
             try:
                 return self.writer.apply(batch, kept, queued)
             except backend.errors() as error:
-                if not is_disk_full(error) or self._stopping:
+                if self._stopping:
+                    raise
+                if backend.connection_lost(error):
+                    self.stats.store_lost_retries += 1
+                    self.writer.connection_lost()  # its advisory lock went with the connection
+                    log.error(
+                        "ingest: the store is unreachable (%s); retrying the batch in %.1fs",
+                        str(error).strip().splitlines()[0] if str(error).strip() else error,
+                        delay,
+                    )
+                    time.sleep(delay)
+                    delay = min(delay * 2, STORE_LOST_MAX_RETRY_SECONDS)
+                    continue
+                if not is_disk_full(error):
                     raise
                 self.stats.disk_full_retries += 1
                 log.error("ingest: %s; retrying the batch in %.1fs", error, delay)

@@ -25,6 +25,7 @@ SQLITE_SCHEME = "sqlite:///"
 Connection = Any
 LOCK_MIGRATIONS = 0x67660001
 LOCK_INGEST = 0x67660002
+LOCK_RANKER = 0x67660003  # the one serving process that ranks and publishes snapshots (feedserver.cluster)
 
 
 def is_postgres(target: object) -> bool:
@@ -67,6 +68,19 @@ def is_disk_full(error: BaseException) -> bool:
     if isinstance(error, sqlite3.OperationalError):
         return "full" in str(error)
     return getattr(error, "sqlstate", None) == "53100"
+
+
+def connection_lost(error: BaseException) -> bool:
+    """The store could not be reached, or dropped the connection (PostgreSQL restarting, the network):
+    worth retrying the same work once it is back. A disk-full error is `is_disk_full`'s, not this."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    if not isinstance(error, psycopg.OperationalError):  # psycopg_pool's PoolTimeout is one too
+        return False
+    state = getattr(error, "sqlstate", None)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def data_version(conn: Any) -> object:

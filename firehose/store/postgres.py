@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from firehose.store.backend import LOCK_MIGRATIONS
 
 CONNECT_TIMEOUT_SECONDS = 10
+RECONNECT_TIMEOUT_SECONDS = 5.0  # how long a call waits for the pool to reconnect before it fails
 POOL_MAX = 32  # connections one process may hold (the feed service holds 4, the web page one per thread)
 
 _TOKEN = re.compile(r"'(?:[^']|'')*'|::|\?|:([A-Za-z_][A-Za-z0-9_]*)|%")
@@ -110,30 +111,46 @@ class PgConnection:
     def __init__(self, url: str) -> None:
         self.url = url
         self._pool = pool(url)
-        self.raw: psycopg.Connection = self._pool.getconn(timeout=30.0)
+        self.raw: psycopg.Connection | None = self._pool.getconn(timeout=30.0)
+
+    def _live(self) -> psycopg.Connection:
+        """The connection, replaced by a fresh one from the pool when the last one broke (the server
+        restarted, the network dropped): the statement that met the break failed, the next one works.
+        Nothing is retried here; a caller that must not lose work (ingest's batch) retries it whole."""
+        raw = self.raw
+        if raw is not None and not raw.broken and not raw.closed:
+            return raw
+        self.raw = None
+        if raw is not None:
+            self._pool.putconn(raw)  # a broken connection is discarded by the pool
+        self.raw = self._pool.getconn(timeout=RECONNECT_TIMEOUT_SECONDS)  # PoolTimeout: an OperationalError
+        return self.raw
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> psycopg.Cursor:
         if params is None:
-            return self.raw.execute(sql)
-        return self.raw.execute(to_pg(sql), params)
+            return self._live().execute(sql)
+        return self._live().execute(to_pg(sql), params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> psycopg.Cursor:
-        cursor = self.raw.cursor()
+        cursor = self._live().cursor()
         cursor.executemany(to_pg(sql), list(rows))
         return cursor
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        raw = self.raw
+        if raw is None or raw.broken or raw.closed:
+            return False
+        return raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[PgConnection]:
         """One transaction (a savepoint when nested); rolled back on any exception."""
-        with self.raw.transaction():
+        with self._live().transaction():
             yield self
 
     def __enter__(self) -> PgConnection:
-        self._tx = self.raw.transaction()
+        self._tx = self._live().transaction()
         self._tx.__enter__()
         return self
 
@@ -141,9 +158,9 @@ class PgConnection:
         self._tx.__exit__(*exc)  # type: ignore[arg-type]
 
     def close(self) -> None:
-        raw, self.raw = self.raw, None  # type: ignore[assignment]
+        raw, self.raw = self.raw, None
         if raw is not None:
-            if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            if not raw.broken and raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 with contextlib.suppress(psycopg.Error):
                     raw.rollback()
             self._pool.putconn(raw)
@@ -190,3 +207,39 @@ def apply_migrations(db: PgDatabase, migrations: Sequence[tuple[str, Sequence[st
             conn.execute("INSERT INTO _gitfeed_migrations (name) VALUES (?)", (name,))
         applied.append(name)
     return applied
+
+
+class PgSession(PgConnection):
+    """A connection of its own, outside the pool, for session state that must live and die with it: a
+    session advisory lock (the ranking server's) and LISTEN. It never reconnects by itself: once it
+    broke, every call raises, and its owner opens a new one (and takes its lock and LISTEN again).
+    TCP keepalives notice a server that vanished without closing the socket."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pool = None
+        self.raw = psycopg.connect(
+            url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=3,
+        )
+
+    def _live(self) -> psycopg.Connection:
+        raw = self.raw
+        if raw is None or raw.broken or raw.closed:
+            raise psycopg.OperationalError("the store connection was lost")
+        return raw
+
+    def notifies(self, timeout: float) -> list[tuple[str, str]]:
+        """(channel, payload) of the notifications that arrive within `timeout` seconds (at least the
+        ones already waiting); raises when the connection breaks."""
+        return [(n.channel, n.payload) for n in self._live().notifies(timeout=timeout)]
+
+    def close(self) -> None:
+        raw, self.raw = self.raw, None
+        if raw is not None:
+            raw.close()

@@ -231,6 +231,26 @@ def m010_writer_epoch(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sub_state ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations()
+def m011_snapshots(db: sqlite_utils.Database) -> None:
+    """Ranked snapshots published by the ranking server for every server (PostgreSQL, several
+    servers: `feedserver.cluster`); `body` is `Snapshot.to_bytes()`. On SQLite (one server) it stays
+    empty."""
+    db.execute(
+        """
+        CREATE TABLE snapshots (
+            snapshot_id TEXT PRIMARY KEY,
+            feed TEXT NOT NULL,
+            built_ts REAL NOT NULL,
+            max_id INTEGER NOT NULL,
+            published_ts REAL NOT NULL,
+            body BLOB NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX snapshots_feed ON snapshots(feed, published_ts)")
+
+
 _PG_BUMP_MODERATION = """
 CREATE FUNCTION gitfeed_bump_moderation_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -403,6 +423,22 @@ PG_MIGRATIONS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("m010_writer_epoch", ["ALTER TABLE sub_state ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0"]),
+    (
+        "m011_snapshots",
+        [
+            """
+            CREATE TABLE snapshots (
+                snapshot_id TEXT PRIMARY KEY,
+                feed TEXT NOT NULL,
+                built_ts DOUBLE PRECISION NOT NULL,
+                max_id BIGINT NOT NULL,
+                published_ts DOUBLE PRECISION NOT NULL,
+                body BYTEA NOT NULL
+            )
+            """,
+            "CREATE INDEX snapshots_feed ON snapshots(feed, published_ts)",
+        ],
+    ),
 ]
 
 

@@ -94,6 +94,7 @@ class StoreWriter:
         self.label_queue_max = label_queue_max
         self.shared = dialect_of(db) == POSTGRES  # other processes may write this store
         self.epoch: int | None = None  # this writer's epoch once it claimed the source (PostgreSQL)
+        self._lock_lost = False  # the connection holding the advisory lock broke (`connection_lost`)
 
     def cursor(self) -> int | None:
         """The cursor saved with the last committed batch of this source."""
@@ -133,6 +134,33 @@ class StoreWriter:
         self.epoch = int(row[0])
         log.info("ingest: writer of %s, epoch %d", self.service, self.epoch)
         return True
+
+    def connection_lost(self) -> None:
+        """The store connection broke (PostgreSQL restarted): the advisory lock went with it, so the
+        next batch takes it again first (`_retake`)."""
+        if self.shared and self.epoch is not None:
+            self._lock_lost = True
+
+    def _retake(self, poll_seconds: float = 0.2) -> None:
+        """After a lost connection: wait for the source's lock again, then check that nobody took the
+        source over meanwhile (the epoch is still ours); else WriterFencedError."""
+        key = "SELECT pg_try_advisory_lock(?::int, hashtext(?))"
+        while True:
+            locked = self.db.execute(key, [LOCK_INGEST, self.service]).fetchone()[0]
+            row = self.db.execute("SELECT epoch FROM sub_state WHERE service = ?", [self.service]).fetchone()
+            if row is None or int(row[0]) != self.epoch:
+                if locked:
+                    unlock = "SELECT pg_advisory_unlock(?::int, hashtext(?))"
+                    self.db.execute(unlock, [LOCK_INGEST, self.service])
+                raise WriterFencedError(
+                    f"ingest of {self.service} was taken over by another writer while the store was away "
+                    f"(epoch {self.epoch} -> {None if row is None else int(row[0])}): this one stops"
+                )
+            if locked:
+                break
+            time.sleep(poll_seconds)  # the old session's lock is not released yet
+        self._lock_lost = False
+        log.info("ingest: writer of %s again after a lost connection, epoch %d", self.service, self.epoch)
 
     def _check_epoch(self) -> None:
         """Inside the batch's transaction: the cursor row, locked, still carries our epoch."""
@@ -204,6 +232,8 @@ class StoreWriter:
         result.skipped = skipped
         if self.shared and self.epoch is None:
             self.claim()
+        elif self._lock_lost:
+            self._retake()
         with write_transaction(self.db):
             stored_posts = self._existing("posts", post_uris | subjects)
             stored_engagements = self._existing("engagements", unliked)

@@ -108,23 +108,8 @@ class Postgres:
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
                 "-c shared_buffers=64MB"
             )
-            started = subprocess.run(
-                self._cmd(
-                    str(self.bin / "pg_ctl"),
-                    "-D",
-                    str(self.data_dir),
-                    "-l",
-                    str(self.log_file),
-                    "-o",
-                    options,
-                    "-w",
-                    "-t",
-                    str(int(timeout)),
-                    "start",
-                ),
-                capture_output=True,
-                text=True,
-            )
+            self._options = options
+            started = self._pg_ctl_start(timeout)
             if started.returncode == 0:
                 self._started = True
                 self._start_watchdog()
@@ -133,6 +118,38 @@ class Postgres:
                 break
             time.sleep(0.2)
         raise PostgresError(f"postgres would not start: {self._log_tail()}")
+
+    def _pg_ctl_start(self, timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self._cmd(
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                self._options,
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ),
+            capture_output=True,
+            text=True,
+        )
+
+    def halt(self) -> None:
+        """Stop the server (fast: clients are disconnected), keeping its data, for `resume()`."""
+        stop = self._cmd(str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        result = subprocess.run(stop, capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise PostgresError(f"pg_ctl stop failed: {result.stderr.strip()[-500:]}")
+
+    def resume(self, timeout: float = 30.0) -> None:
+        """Start the halted server again on the same port with the same data."""
+        result = self._pg_ctl_start(timeout)
+        if result.returncode != 0:
+            raise PostgresError(f"postgres would not start again: {self._log_tail()}")
 
     def _start_watchdog(self) -> None:
         """A tiny process that stops the cluster and deletes its folder if we die without stop()."""
