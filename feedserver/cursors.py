@@ -7,6 +7,13 @@ so a client can neither forge a position nor make us parse attacker-chosen struc
 
 The secret is `FEEDGEN_CURSOR_SECRET` when set; otherwise one random secret is generated once and kept
 in the database (`server_state`), so every process and every restart accepts the same cursors.
+
+Rotation keeps old cursors valid for a grace period: each cursor starts with its key's id (a short hash
+of the secret, `key_id`), and a codec holds the current key (which signs) and retired ones (which still
+verify until their time is up). `rotate_secret` (`gitfeed rotate-cursor-secret`) makes a new stored
+secret current and retires the old one, in the `cursor_keys` row that every server follows; a
+configured secret rotates as `FEEDGEN_CURSOR_SECRET=new,old` (every one after the first verifies only).
+A cursor without a key id (made before key ids) is checked against every key held.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ import hashlib
 import hmac
 import math
 import secrets
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
 
-from firehose.store.backend import Connection
+from firehose.store.backend import Connection, write_transaction
 
 MAX_CURSOR_CHARS = 512
 _VERSION = 1
@@ -67,16 +76,47 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def key_id(secret: bytes) -> str:
+    """A secret's public id in the cursors it signs (4 characters; not enough to learn anything)."""
+    return _b64(hashlib.blake2b(b"gitfeed-cursor-key\x00" + secret, digest_size=3).digest())
+
+
+@dataclass(frozen=True)
+class CursorKey:
+    """One secret: `until` None signs (the current one), else it only verifies until that time."""
+
+    secret: bytes
+    until: float | None = None
+
+
 class CursorCodec:
-    """Signs and verifies cursors with one secret."""
+    """Signs cursors with the current key, verifies them with any key still valid."""
 
-    def __init__(self, secret: bytes) -> None:
-        if not secret:
+    def __init__(self, keys: bytes | Sequence[CursorKey], *, clock: Callable[[], float] = time.time) -> None:
+        if isinstance(keys, bytes):
+            keys = [CursorKey(keys)]
+        if not keys or not all(k.secret for k in keys):
             raise ValueError("cursor secret must not be empty")
-        self._key = hashlib.sha256(b"gitfeed-cursor\x00" + secret).digest()
+        self.clock = clock
+        self.key_id = key_id(keys[0].secret)
+        self._keys = {key_id(k.secret): (self._derive(k.secret), k.until) for k in reversed(keys)}
+        self._key = self._keys[self.key_id][0]
 
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+    @staticmethod
+    def _derive(secret: bytes) -> bytes:
+        return hashlib.sha256(b"gitfeed-cursor\x00" + secret).digest()
+
+    def _mac(self, payload: bytes, key: bytes | None = None) -> bytes:
+        return hmac.new(key or self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    def _valid_keys(self, kid: str | None) -> list[bytes]:
+        now = self.clock()
+        if kid is None:  # a cursor made before key ids
+            return [key for key, until in self._keys.values() if until is None or until > now]
+        found = self._keys.get(kid)
+        if found is None or (found[1] is not None and found[1] <= now):
+            return []
+        return [found[0]]
 
     def encode(self, state: CursorState) -> str:
         last_score = None if math.isinf(state.last_score) else state.last_score
@@ -95,21 +135,27 @@ class CursorCodec:
                 list(state.pin_ids),
             ]
         )
-        return _b64(payload) + "." + _b64(self._mac(payload))
+        return self.key_id + "." + _b64(payload) + "." + _b64(self._mac(payload))
 
     def decode(self, token: str, *, feed: str, viewer: str | None) -> CursorState:
         """Verify and parse; raise InvalidCursorError with a message fit for the client."""
         if len(token) > MAX_CURSOR_CHARS:
             raise InvalidCursorError(f"cursor is too long (at most {MAX_CURSOR_CHARS} characters)")
-        body, sep, mac = token.partition(".")
-        if not sep or not body or not mac:
+        parts = token.split(".")
+        if len(parts) == 2:
+            kid, (body, mac) = None, parts
+        elif len(parts) == 3:
+            kid, body, mac = parts
+        else:
+            raise InvalidCursorError("malformed cursor")
+        if not body or not mac:
             raise InvalidCursorError("malformed cursor")
         try:
             payload = _unb64(body)
             given = _unb64(mac)
         except (binascii.Error, ValueError) as error:
             raise InvalidCursorError("malformed cursor") from error
-        if not hmac.compare_digest(given, self._mac(payload)):
+        if not any(hmac.compare_digest(given, self._mac(payload, key)) for key in self._valid_keys(kid)):
             raise InvalidCursorError("invalid cursor (not issued by this feed generator)")
         try:
             fields = orjson.loads(payload)
@@ -141,6 +187,53 @@ def _typed(value: object, kind: type | tuple[type, ...]) -> object:
     if isinstance(value, bool) or not isinstance(value, kind):
         raise TypeError("unexpected cursor field type")
     return value
+
+
+def parse_keys(configured: str, stored: str | None) -> list[CursorKey]:
+    """The keys a codec holds: the configured secrets (`new,old,...`: the first signs, the others
+    verify), else the stored `cursor_keys` value (`{"current", "retired": [[secret, until], ...]}`)."""
+    if configured:
+        names = [part for part in configured.split(",") if part]
+        return [CursorKey(names[0].encode())] + [CursorKey(n.encode(), math.inf) for n in names[1:]]
+    value = orjson.loads(stored or "{}")
+    retired = [CursorKey(str(secret).encode(), float(until)) for secret, until in value.get("retired", [])]
+    return [CursorKey(str(value["current"]).encode()), *retired]
+
+
+def load_keys(conn: Connection, configured: str) -> tuple[list[CursorKey], str]:
+    """The codec's keys and the stored `cursor_keys` value they came from (what servers watch for a
+    rotation; "" while nothing was rotated, or with a configured secret)."""
+    if configured:
+        return parse_keys(configured, None), ""
+    current = load_or_create_secret(conn, "").decode()
+    row = conn.execute("SELECT value FROM server_state WHERE name = 'cursor_keys'").fetchone()
+    stored = str(row[0]) if row and row[0] else ""
+    if not stored:
+        return [CursorKey(current.encode())], ""
+    return parse_keys("", stored), stored
+
+
+def rotate_secret(conn: Connection, grace_seconds: float, now: float | None = None) -> str:
+    """A new stored secret signs from now on; the current one still verifies for `grace_seconds`
+    (retired keys past their time are dropped). One transaction; returns the new key's id."""
+    now = time.time() if now is None else now
+    load_or_create_secret(conn, "")
+    with write_transaction(conn):
+        current = str(
+            conn.execute("SELECT value FROM server_state WHERE name = 'cursor_secret'").fetchone()[0]
+        )
+        row = conn.execute("SELECT value FROM server_state WHERE name = 'cursor_keys'").fetchone()
+        value = orjson.loads(row[0]) if row and row[0] else {}
+        retired = [[s, u] for s, u in value.get("retired", []) if float(u) > now]
+        fresh = secrets.token_hex(32)
+        stored = orjson.dumps({"current": fresh, "retired": [[current, now + grace_seconds], *retired]})
+        conn.execute(
+            "INSERT INTO server_state (name, value) VALUES ('cursor_keys', ?)"
+            " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (stored.decode(),),
+        )
+        conn.execute("UPDATE server_state SET value = ? WHERE name = 'cursor_secret'", (fresh,))
+    return key_id(fresh.encode())
 
 
 def load_or_create_secret(conn: Connection, configured: str) -> bytes:

@@ -28,7 +28,8 @@ from feedserver.cursors import (
     CursorCodec,
     CursorState,
     ExpiredCursorError,
-    load_or_create_secret,
+    load_keys,
+    parse_keys,
     viewer_tag,
 )
 from feedserver.feedback import FeedbackBook, InteractionInput, store_interactions
@@ -96,7 +97,8 @@ class FeedService:
         self._feedback_conn = open_db(target, create=False, migrate=False).conn
         self._build_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self.codec = CursorCodec(load_or_create_secret(self._read, settings.cursor_secret))
+        keys, self._cursor_keys = load_keys(self._read, settings.cursor_secret)
+        self.codec = CursorCodec(keys, clock=clock)
         self.moderation = Moderation()
         self.feedback = FeedbackBook(
             settings.feedback_max_per_viewer, settings.feedback_retention_days * 86400.0
@@ -187,6 +189,14 @@ class FeedService:
         self._store_state = state
         if moderation is not None and moderation.version != self.moderation.version:
             self.moderation = moderation
+        self._follow_cursor_keys(state.cursor_keys)
+
+    def _follow_cursor_keys(self, stored: str) -> None:
+        """A rotation written anywhere (`gitfeed rotate-cursor-secret`): sign with the new key, keep
+        verifying the old ones for their grace period. A configured secret is the setting's alone."""
+        if stored and stored != self._cursor_keys and not self.settings.cursor_secret:
+            self.codec = CursorCodec(parse_keys("", stored), clock=self.clock)
+            self._cursor_keys = stored
 
     async def _rank_loop(self) -> None:
         """The ranking server's loop: each feed rebuilt and published when due (as `current_snapshot`
@@ -282,12 +292,15 @@ class FeedService:
         if self._store_state is not None:  # several servers: the cluster link follows the store
             newest = self._store_state.newest_interaction
         else:
-            version, newest = self._read.execute(
+            version, newest, keys = self._read.execute(
                 "SELECT (SELECT value FROM server_state WHERE name = 'moderation_version'),"
-                " (SELECT coalesce(max(id), 0) FROM interactions)"
+                " (SELECT coalesce(max(id), 0) FROM interactions),"
+                " (SELECT value FROM server_state WHERE name = 'cursor_keys')"
             ).fetchone()
             if int(version or 0) != self.moderation.version:
                 self.moderation = load_moderation(self._read)
+            if keys:
+                self._follow_cursor_keys(str(keys))
         if newest <= self.feedback.seen:
             return
         if wait:

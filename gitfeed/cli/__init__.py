@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "serve": "gitfeed.cli.serve:serve",
     "feed": "gitfeed.cli.serve:feed",
     "did-doc": "gitfeed.cli.serve:did_doc",
+    "rotate-cursor-secret": "gitfeed.cli.serve:rotate_cursor_secret",
     "ban": "gitfeed.cli.moderate:ban",
     "unban": "gitfeed.cli.moderate:unban",
     "pin": "gitfeed.cli.moderate:pin",

@@ -158,3 +158,33 @@ def did_doc(hostname: str | None) -> None:
             f"service DID {settings.service_did} is not did:web:{settings.hostname}: no did.json to publish"
         )
     click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+
+
+@click.command("rotate-cursor-secret")
+@click.option(
+    "--grace", default="24h", show_default=True, help="How long cursors of the old secret stay valid."
+)
+@DB_OPTION
+def rotate_cursor_secret(grace: str, db: str | None) -> None:
+    """Sign feed cursors with a new secret from now on; the old one keeps verifying for --grace.
+
+    Every server follows the rotation within a second (no restart). With FEEDGEN_CURSOR_SECRET set, the
+    setting is the secret: rotate it there instead, as FEEDGEN_CURSOR_SECRET=new,old.
+
+    Example: gitfeed rotate-cursor-secret --grace 24h
+    """
+    from feedserver.cursors import rotate_secret
+    from gitfeed.cli.moderate import parse_duration
+
+    settings = common.settings(sqlite_location=db)
+    if settings.cursor_secret:
+        raise click.ClickException(
+            "FEEDGEN_CURSOR_SECRET is set: rotate it there (FEEDGEN_CURSOR_SECRET=new,old), not in the store"
+        )
+    seconds = parse_duration(grace)
+    store = common.open_store(settings.store_target)
+    try:
+        kid = rotate_secret(store.conn, seconds)
+    finally:
+        store.close()
+    click.echo(f"cursor key {kid} signs from now on; the previous key verifies for {grace}")
