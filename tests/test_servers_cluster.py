@@ -144,6 +144,32 @@ def test_a_ban_on_one_server_applies_on_all(store: str, servers: list[FeedServer
     assert result.exit_code == 0, result.output
 
 
+def test_a_cursor_key_rotation_reaches_every_server_and_old_cursors_still_page(
+    store: str, servers: list[FeedServer]
+) -> None:
+    from click.testing import CliRunner
+
+    from gitfeed.cli import main
+
+    before = servers[0].page("github", 10).json()["cursor"]
+    result = CliRunner().invoke(main, ["rotate-cursor-secret", "--grace", "1h", "--db", store])
+    assert result.exit_code == 0, result.output
+    new_kid = result.output.split()[2]
+    assert before.split(".")[0] != new_kid
+    deadline = time.monotonic() + 5
+    pending = set(servers)
+    while pending and time.monotonic() < deadline:
+        for server in list(pending):
+            if server.page("github", 10).json()["cursor"].split(".")[0] == new_kid:
+                pending.discard(server)
+        time.sleep(0.05)
+    assert not pending, "every server signs with the new key"
+    for server in servers[1:]:  # the old key still verifies, on the other servers too
+        response = server.page("github", 10, before)
+        assert response.status_code == 200, response.text
+        assert response.json()["cursor"].split(".")[0] == new_kid
+
+
 def test_serving_and_ingest_survive_a_postgresql_restart(
     tmp_path: Path, pg: Postgres, store: str, servers: list[FeedServer], postgres_cluster
 ) -> None:
