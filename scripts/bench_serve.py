@@ -6,10 +6,15 @@ httpx client, and prints req/s, p50 and p99 for the first page and for a deep pa
 posts down).
 
 `--backend postgres` builds the same posts in a private PostgreSQL cluster on loopback (Debian's
-binaries, as the tests start it) and measures a server on it, then the same on SQLite, and prints both.
+binaries, as the tests start it) and measures it with 1 and 2 servers (`--servers 1,2`: one ranks and
+publishes, all serve; the deep cursor is taken on the first server and loaded on every one), SQLite
+beside it with one server, and prints all. `--auth off,on` measures each without service auth and with
+it (FEEDGEN_AUTH_MODE=required, an ES256K token of a viewer whose key a local PLC directory serves).
+With several servers, one load process per server shares the connections; req/s is their sum and
+p50/p99 the worst of them.
 
 Example: python -m scripts.bench_serve --posts 1000000 --duration 10
-         python -m scripts.bench_serve --backend postgres --posts 1000000 --duration 10
+         python -m scripts.bench_serve --backend postgres --posts 1000000 --duration 10 --auth off,on
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import httpx
 import orjson
 
 PUBLISHER = "did:plc:benchpublisher"
+HOSTNAME = "feed.example.com"  # the service DID did:web:HOSTNAME is the tokens' audience
 COLUMNS = (
     "uri, cid, author, rkey, text, langs, created_at, created_ts, indexed_ts, github_urls, repos,"
     " score_github, score_ml, like_count, repost_count"
@@ -93,10 +99,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db: Path | str, port: int, core: int | None, log_requests: bool) -> subprocess.Popen:
+def start_server(
+    db: Path | str, port: int, core: int | None, log_requests: bool, plc_url: str | None = None
+) -> subprocess.Popen:
     env = dict(
-        os.environ, FEEDGEN_PUBLISHER_DID=PUBLISHER, FEEDGEN_AUTH_MODE="off", FEEDGEN_HOSTNAME="bench.local"
+        os.environ, FEEDGEN_PUBLISHER_DID=PUBLISHER, FEEDGEN_AUTH_MODE="off", FEEDGEN_HOSTNAME=HOSTNAME
     )
+    if plc_url:  # service auth on: every request carries a viewer's ES256K token
+        env.update(FEEDGEN_AUTH_MODE="required", FEEDGEN_PLC_URL=plc_url)
     command = [
         sys.executable,
         "-m",
@@ -127,8 +137,10 @@ def wait_ready(base: str, timeout: float = 60.0) -> None:
     raise RuntimeError("server did not come up")
 
 
-def run_wrk(url: str, connections: int, duration: int, core: int | None) -> dict:
+def run_wrk(url: str, connections: int, duration: int, core: int | None, headers: dict | None = None) -> dict:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     if core is not None and shutil.which("taskset"):
         command = ["taskset", "-c", str(core), *command]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -147,7 +159,9 @@ def run_wrk(url: str, connections: int, duration: int, core: int | None) -> dict
     }
 
 
-def _httpx_load(url: str, connections: int, duration: float, queue: multiprocessing.Queue) -> None:
+def _httpx_load(
+    url: str, connections: int, duration: float, queue: multiprocessing.Queue, headers: dict | None = None
+) -> None:
     async def worker(client: httpx.AsyncClient, stop: float, latencies: list[float], bad: list[int]) -> None:
         while time.perf_counter() < stop:
             started = time.perf_counter()
@@ -160,7 +174,7 @@ def _httpx_load(url: str, connections: int, duration: float, queue: multiprocess
         latencies: list[float] = []
         bad: list[int] = []
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+        async with httpx.AsyncClient(limits=limits, timeout=10, headers=headers or {}) as client:
             started = time.perf_counter()
             stop = started + duration
             await asyncio.gather(*(worker(client, stop, latencies, bad) for _ in range(connections)))
@@ -178,56 +192,121 @@ def _httpx_load(url: str, connections: int, duration: float, queue: multiprocess
     asyncio.run(main())
 
 
-def run_httpx(url: str, connections: int, duration: int) -> dict:
+def run_httpx(url: str, connections: int, duration: int, headers: dict | None = None) -> dict:
     queue: multiprocessing.Queue = multiprocessing.Queue()
-    process = multiprocessing.Process(target=_httpx_load, args=(url, connections, duration, queue))
+    process = multiprocessing.Process(target=_httpx_load, args=(url, connections, duration, queue, headers))
     process.start()
     result = queue.get()
     process.join()
     return result
 
 
-def measure(db: Path | str, args: argparse.Namespace, label: str = "") -> dict[str, dict]:
-    """Start a server on `db`, take a cursor 2,500 posts down, and load the first page, the deep page
-    and a trivial route; prints each line and returns the figures by page."""
+def run_load(urls: list[str], args: argparse.Namespace, core: int | None, headers: dict | None) -> dict:
+    """Load every url at once (one load process each, the connections shared out): req/s summed,
+    p50/p99 the worst of them."""
+    use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
+    connections = max(1, args.connections // len(urls))
+    if len(urls) == 1:
+        if use_wrk:
+            return run_wrk(urls[0], connections, args.duration, core, headers)
+        return run_httpx(urls[0], connections, args.duration, headers)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(url: str) -> dict:
+        if use_wrk:
+            return run_wrk(url, connections, args.duration, None, headers)
+        return run_httpx(url, connections, args.duration, headers)
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        results = list(pool.map(one, urls))
+    return {
+        "rps": sum(r["rps"] for r in results),
+        "p50_ms": max(r["p50_ms"] for r in results),
+        "p99_ms": max(r["p99_ms"] for r in results),
+        "non_2xx": sum(r["non_2xx"] for r in results),
+    }
+
+
+class Viewer:
+    """Service auth for the benchmark: a local PLC directory serving one viewer's ES256K key, and
+    tokens as the AppView sends them (minted fresh for each measurement: they live 60 s)."""
+
+    def __init__(self) -> None:
+        from tests.support.servicetokens import VIEWER, Directory, Keypair
+
+        self.directory = Directory()
+        self.key = Keypair("ES256K")
+        self.directory.keys[VIEWER] = self.key
+
+    def headers(self) -> dict[str, str]:
+        from tests.support.servicetokens import make_jwt
+
+        return {"Authorization": f"Bearer {make_jwt(self.key, aud=f'did:web:{HOSTNAME}')}"}
+
+    def close(self) -> None:
+        self.directory.close()
+
+
+def measure(
+    db: Path | str,
+    args: argparse.Namespace,
+    label: str = "",
+    *,
+    servers: int = 1,
+    viewer: Viewer | None = None,
+) -> dict[str, dict]:
+    """Start `servers` servers on `db`, take a cursor 2,500 posts down on the first, and load the first
+    page, the deep page and a trivial route on all; prints each line and returns the figures by page."""
     cores = os.cpu_count() or 1
     server_core = args.server_core if cores > 1 else None
     client_core = args.client_core if cores > 1 else None
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(db, port, server_core, not args.no_log_requests)
+    ports = [free_port() for _ in range(servers)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    cores_of = [server_core] if servers == 1 else [None] * servers  # several: the OS spreads them
+    processes = [
+        start_server(db, port, core, not args.no_log_requests, viewer.directory.url if viewer else None)
+        for port, core in zip(ports, cores_of, strict=True)
+    ]
     results: dict[str, dict] = {}
     try:
-        wait_ready(base)
+        for base in bases:
+            wait_ready(base)
+        if servers > 1:
+            time.sleep(3)  # the ranking server has published every feed; the others have loaded them
         feed = urllib.parse.quote(f"at://{PUBLISHER}/app.bsky.feed.generator/{args.feed}", safe="")
-        first = f"{base}/xrpc/app.bsky.feed.getFeedSkeleton?feed={feed}&limit=50"
+        path = f"/xrpc/app.bsky.feed.getFeedSkeleton?feed={feed}&limit=50"
+        headers = viewer.headers() if viewer else None
         started = time.perf_counter()
-        body = httpx.get(first, timeout=60).json()
+        body = httpx.get(bases[0] + path, timeout=60, headers=headers).json()
         print(f"{label}cold first page (snapshot build): {(time.perf_counter() - started) * 1000:.0f} ms")
         cursor = body["cursor"]
         for _ in range(49):  # 2,500 posts down
-            cursor = httpx.get(first + "&cursor=" + cursor, timeout=10).json()["cursor"]
-        deep = first + "&cursor=" + cursor
+            cursor = httpx.get(bases[0] + path + "&cursor=" + cursor, timeout=10, headers=headers).json()[
+                "cursor"
+            ]
+        deep = path + "&cursor=" + cursor
+        for base in bases[1:]:  # the cursor of the first server pages on the others (loads it once)
+            response = httpx.get(base + deep, timeout=30, headers=headers)
+            assert response.status_code == 200, response.text
         use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
         print(
             f"{label}client: {'wrk' if use_wrk else 'httpx'}, {args.connections} connections, "
-            f"{args.duration}s, server core {server_core}, client core {client_core}"
+            f"{args.duration}s, {servers} server(s), server core {cores_of}, client core {client_core}"
         )
-        trivial = f"{base}/xrpc/app.bsky.feed.describeFeedGenerator"  # the machine's ceiling right now
-        for name, url in (("first page", first), ("deep page", deep), ("baseline", trivial)):
-            result = (
-                run_wrk(url, args.connections, args.duration, client_core)
-                if use_wrk
-                else run_httpx(url, args.connections, args.duration)
-            )
+        trivial = "/xrpc/app.bsky.feed.describeFeedGenerator"  # the machine's ceiling right now
+        for name, route in (("first page", path), ("deep page", deep), ("baseline", trivial)):
+            headers = viewer.headers() if viewer else None
+            result = run_load([base + route for base in bases], args, client_core, headers)
             results[name] = result
             print(
                 f"{label}{name:>10}: {result['rps']:8.0f} req/s  p50 {result['p50_ms']:6.2f} ms"
                 f"  p99 {result['p99_ms']:6.2f} ms  non-2xx {result['non_2xx']}"
             )
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in processes:
+            server.terminate()
+        for server in processes:
+            server.wait(timeout=10)
     return results
 
 
@@ -252,6 +331,8 @@ def main() -> None:
     parser.add_argument("--feed", default="github")
     parser.add_argument("--no-log-requests", action="store_true")
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument("--servers", default="1,2", help="postgres: server counts to measure")
+    parser.add_argument("--auth", default="off", help="off, on, or off,on: service auth (ES256K tokens)")
     parser.add_argument(
         "--backend",
         choices=["sqlite", "postgres"],
@@ -261,24 +342,48 @@ def main() -> None:
     args = parser.parse_args()
 
     ensure_sqlite(args)
-    if args.backend == "sqlite":
-        measure(args.db, args)
-        return
+    auths = [a.strip() == "on" for a in args.auth.split(",")]
+    viewer = Viewer() if any(auths) else None
+    try:
+        if args.backend == "sqlite":
+            for auth in auths:
+                measure(
+                    args.db, args, f"sqlite auth {'on' if auth else 'off'} ", viewer=viewer if auth else None
+                )
+            return
+        figures = _postgres(args, auths, viewer)
+    finally:
+        if viewer is not None:
+            viewer.close()
+    print(f"\n{'':<26} {'first req/s':>11} {'p99 ms':>7}  {'deep req/s':>10} {'p99 ms':>7}  {'baseline':>8}")
+    for name, results in figures.items():
+        first, deep, base = results["first page"], results["deep page"], results["baseline"]
+        print(
+            f"{name:<26} {first['rps']:11.0f} {first['p99_ms']:7.2f}"
+            f"  {deep['rps']:10.0f} {deep['p99_ms']:7.2f}  {base['rps']:8.0f}"
+        )
+
+
+def _postgres(args: argparse.Namespace, auths: list[bool], viewer: Viewer | None) -> dict[str, dict]:
     from tests.support.stores import Cluster
 
+    figures: dict[str, dict] = {}
     cluster = Cluster()
     try:
         url = cluster.database()
         started = time.perf_counter()
         build_db(url, args.posts)
         print(f"built {args.posts:,} posts in PostgreSQL in {time.perf_counter() - started:.1f}s")
-        figures = {"sqlite": measure(args.db, args, "  sqlite "), "postgres": measure(url, args, "postgres ")}
+        for auth in auths:
+            tag = f"auth {'on' if auth else 'off'}"
+            who = viewer if auth else None
+            figures[f"sqlite 1 server {tag}"] = measure(args.db, args, f"sqlite {tag} ", viewer=who)
+            for count in (int(n) for n in args.servers.split(",")):
+                name = f"postgres {count} server{'s' if count > 1 else ''} {tag}"
+                figures[name] = measure(url, args, f"{name} ", servers=count, viewer=who)
     finally:
         cluster.stop()
-    print(f"{'':>10}  {'sqlite req/s':>12} {'p99 ms':>8}  {'postgres req/s':>14} {'p99 ms':>8}")
-    for name in figures["sqlite"]:
-        lite, pg = figures["sqlite"][name], figures["postgres"][name]
-        print(f"{name:>10}  {lite['rps']:12.0f} {lite['p99_ms']:8.2f}  {pg['rps']:14.0f} {pg['p99_ms']:8.2f}")
+    return figures
 
 
 if __name__ == "__main__":
