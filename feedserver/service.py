@@ -82,6 +82,7 @@ class FeedService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._store_state: cluster.StoreState | None = None
         self._rank_task: asyncio.Task[None] | None = None
+        self._rank_failing = False
         self._loads: dict[str, asyncio.Task[Snapshot | None]] = {}
         self._absent: OrderedDict[str, float] = OrderedDict()
         self._load_lock = threading.Lock()
@@ -221,9 +222,17 @@ class FeedService:
                     built = await asyncio.to_thread(
                         self._rank_and_publish, definition, age >= FULL_REBUILD_SECONDS
                     )
-                except backend.errors() as error:
-                    log.warning("ranking %s: the store is unreachable: %s", name, str(error).strip()[:200])
+                except backend.errors() as error:  # the store is away: serve what we have, try again
+                    if not self._rank_failing:
+                        log.warning("ranking %s: %s", name, str(error).strip()[:200])
+                    self._rank_failing = True
                     continue
+                except Exception:  # a bug in one build must not stop ranking for good
+                    log.exception("ranking %s failed", name)
+                    continue
+                if self._rank_failing:
+                    log.info("ranking: the store is back")
+                    self._rank_failing = False
                 if built is not None and self.ranks:
                     self._install(definition, *built)
 

@@ -155,3 +155,40 @@ def test_account_deactivation_applies_on_the_next_snapshot(db_path_seeded: Path)
         else:
             pytest.fail("the deactivated account's post stayed in the feed")
     db.conn.close()
+
+
+@pytest.mark.parametrize(
+    "uris", [["at://did:plc:a/app.bsky.feed.post/1"], ['at://did:plc:b/x/"q', "at://c/é"], []]
+)
+def test_a_snapshot_round_trips_through_its_compact_form(uris: list[str]) -> None:
+    """What the ranking server publishes is what every other server pages (feedserver.cluster)."""
+    from feedserver.moderation import Moderation
+    from feedserver.ranking import Snapshot, cut_page, personalize
+
+    count = len(uris)
+    snapshot = Snapshot.ranked(
+        "abc123",
+        "github",
+        1700000000.123,
+        42,
+        np.arange(count, 0, -1),
+        np.linspace(1, 0.1, count),
+        uris,
+        [f"did:plc:author{i % 2}" for i in range(count)],
+    )
+    again = Snapshot.from_bytes(snapshot.to_bytes())
+    assert (again.snapshot_id, again.feed, again.frame, again.plain) == (
+        snapshot.snapshot_id,
+        snapshot.feed,
+        snapshot.frame,
+        snapshot.plain,
+    )
+    assert again.uris == snapshot.uris and again.nbytes == snapshot.nbytes
+    assert (
+        cut_page(again, 0, 50, Moderation()).items_json()
+        == cut_page(snapshot, 0, 50, Moderation()).items_json()
+    )
+    with pytest.raises(ValueError, match="view"):
+        personalize(snapshot, {"did:plc:author0": 0.5}, []).to_bytes()
+    with pytest.raises(ValueError):
+        Snapshot.from_bytes(b"not a snapshot")
