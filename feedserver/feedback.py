@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from feedserver.moderation import author_of
 from firehose.decode.syntax import is_at_uri
 from firehose.store import labels
-from firehose.store.backend import Connection, write_transaction
+from firehose.store.backend import LOCK_FEEDBACK, Connection, commit_in_id_order, write_transaction
 
 LESS_FACTOR = 0.25  # per requestLess on one of the author's posts
 MORE_FACTOR = 2.0  # per requestMore
@@ -272,6 +272,7 @@ def store_interactions(
     rows = [(viewer, i.item, author_of(i.item) or None, i.event, i.feed_context, now) for i in items]
     horizon = now - retention_seconds
     with write_transaction(conn):
+        commit_in_id_order(conn, LOCK_FEEDBACK)  # several servers write feedback: `seen` stays exact
         conn.executemany(
             "INSERT INTO interactions (viewer, item, author, event, feed_context, created_ts)"
             " VALUES (?, ?, ?, ?, ?, ?)",

@@ -510,7 +510,15 @@ class FeedService:
                 # The snapshot is gone: take its frame (same instant, same newest post), rebuilt once
                 # for every reader of it, and resume after the last item served, by rank key. Scores
                 # only grow with likes, so what was served stays ahead of the key and is not served again.
-                snapshot = await self._frame_snapshot(definition, state)
+                try:
+                    snapshot = await self._frame_snapshot(definition, state)
+                except backend.errors() as error:
+                    if not backend.connection_lost(error):
+                        raise
+                    # The store is away and this snapshot is in no server's memory: the app reloads
+                    # the feed from the top, which is served from memory.
+                    message = "cursor has expired: load the feed again from the top"
+                    raise ExpiredCursorError(message) from error
                 version = self._feedback_version_at_most(viewer, state)
                 view = await self._view_async(snapshot, viewer, version)
                 start = position_after(view, state.last_score, state.last_id)

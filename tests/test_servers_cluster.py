@@ -24,8 +24,8 @@ from feedserver.cursors import CursorCodec, load_or_create_secret
 from firehose.store.postgres import close_pool
 from tests.e2e.postgres import Postgres
 from tests.support.capture_synth import write_synthetic_capture
-from tests.support.feedservers import FeedServer, start_servers, stop_servers
-from tests.support.seed import Post, insert_posts, make_db, many_posts
+from tests.support.feedservers import SKELETON, FeedServer, start_servers, stop_servers
+from tests.support.seed import Post, feed_at, insert_posts, make_db, many_posts
 from tests.support.stores import connect
 from tests.test_crash_safety import snapshot as store_contents
 from tests.test_crash_safety import start as start_ingest
@@ -66,8 +66,19 @@ def store(pg: Postgres) -> str:
 
 
 @pytest.fixture(scope="module")
-def servers(store: str):
-    started = start_servers(store, 3, ENV)
+def directory():
+    from tests.support.servicetokens import VIEWER, Directory, Keypair
+
+    plc = Directory()
+    plc.keys[VIEWER] = Keypair("ES256K")
+    yield plc
+    plc.close()
+
+
+@pytest.fixture(scope="module")
+def servers(store: str, directory):
+    env = {**ENV, "FEEDGEN_AUTH_MODE": "optional", "FEEDGEN_PLC_URL": directory.url}
+    started = start_servers(store, 3, env)
     yield started
     stop_servers(started)
     close_pool(store)
@@ -142,6 +153,36 @@ def test_a_ban_on_one_server_applies_on_all(store: str, servers: list[FeedServer
     assert not pending, f"servers {pending} still serve the banned author after 5 s"
     result = CliRunner().invoke(main, ["unban", "author", author, "--db", store])
     assert result.exit_code == 0, result.output
+
+
+def test_feedback_sent_to_one_server_applies_on_the_others(servers: list[FeedServer], directory) -> None:
+    from feedserver.feedback import REQUEST_LESS
+    from tests.support.servicetokens import VIEWER, make_jwt
+
+    def token(lxm: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_jwt(directory.keys[VIEWER], lxm=lxm)}"}
+
+    skeleton = {"feed": feed_at("all"), "limit": 30}
+    lxm = "app.bsky.feed.getFeedSkeleton"
+    first = servers[1].client.get(SKELETON, params=skeleton, headers=token(lxm)).json()["feed"]
+    hidden = first[0]["post"]
+    sent = servers[0].client.post(
+        "/xrpc/app.bsky.feed.sendInteractions",
+        json={"interactions": [{"item": hidden, "event": REQUEST_LESS}]},
+        headers=token("app.bsky.feed.sendInteractions"),
+    )
+    assert sent.status_code == 200, sent.text
+    deadline = time.monotonic() + 5
+    pending = set(servers[1:])
+    while pending and time.monotonic() < deadline:
+        for server in list(pending):
+            feed = server.client.get(SKELETON, params=skeleton, headers=token(lxm)).json()["feed"]
+            if hidden not in [item["post"] for item in feed]:
+                pending.discard(server)
+        time.sleep(0.1)
+    assert not pending, "the viewer's requestLess hides the post on every server"
+    anonymous = servers[2].page("all", 30).json()["feed"]
+    assert hidden in [item["post"] for item in anonymous], "personalisation is the viewer's alone"
 
 
 def test_a_cursor_key_rotation_reaches_every_server_and_old_cursors_still_page(

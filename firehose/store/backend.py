@@ -26,6 +26,7 @@ Connection = Any
 LOCK_MIGRATIONS = 0x67660001
 LOCK_INGEST = 0x67660002
 LOCK_RANKER = 0x67660003  # the one serving process that ranks and publishes snapshots (feedserver.cluster)
+LOCK_FEEDBACK = 0x67660004  # viewer feedback writes, in id order (`commit_in_id_order`)
 
 
 def is_postgres(target: object) -> bool:
@@ -141,6 +142,14 @@ def write_transaction(conn: Any) -> Iterator[Any]:
         if conn.in_transaction:  # SQLite has rolled back already on some errors (a full disk at COMMIT)
             conn.execute("ROLLBACK")
         raise
+
+
+def commit_in_id_order(conn: Any, lock: int) -> None:
+    """Inside a write transaction: writers of this table commit one at a time, so their identity ids
+    become visible in order, and a reader that loads `id > newest seen` (viewer feedback on every
+    server) never passes over a row committed late. SQLite has one writer already."""
+    if dialect_of(conn) == POSTGRES:
+        conn.execute("SELECT pg_advisory_xact_lock(?::int, 0)", (lock,))
 
 
 @contextlib.contextmanager
