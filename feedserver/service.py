@@ -5,6 +5,11 @@ interaction id), so they never wait on the ingest writer. Snapshots are rebuilt 
 most every `snapshot_refresh_seconds` while requests keep being served from the previous one; each is
 kept `snapshot_ttl_seconds` for readers paging through it.
 
+On PostgreSQL, `start()` (the app's startup) joins the other servers of the store
+(`feedserver.cluster`): the one holding the ranking lock rebuilds and publishes on a timer, every one
+installs what is published and follows the store's state from its link thread, so requests touch no
+SQL at all (a cursor naming a snapshot this server does not hold loads it once by id).
+
 A thin coordinator: ranking (`feedserver.ranking`), moderation (`feedserver.moderation`) and viewer
 feedback (`feedserver.feedback`) hold the rules; this class holds their state per process and the
 connections. Callers: the getFeedSkeleton route (`await skeleton_json(...)`), the web page
@@ -191,6 +196,11 @@ class FeedService:
         if moderation is not None and moderation.version != self.moderation.version:
             self.moderation = moderation
         self._follow_cursor_keys(state.cursor_keys)
+
+    def moderation_written(self, conn: object) -> None:
+        """This server wrote bans or pins (the operator page): apply them here now, on `conn` (the
+        writer's), as on one machine; the other servers follow within a tick of their link."""
+        self.moderation = load_moderation(conn)
 
     def _follow_cursor_keys(self, stored: str) -> None:
         """A rotation written anywhere (`gitfeed rotate-cursor-secret`): sign with the new key, keep

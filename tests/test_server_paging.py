@@ -108,7 +108,9 @@ def test_expired_snapshot_falls_back_without_repeats(store_target: str) -> None:
             if cursor is None:
                 break
     builds = service.metrics.snapshot_builds.labels("github", "fallback")._value.get()
-    assert builds >= 5
+    # On PostgreSQL a snapshot gone from memory is first looked up among the published ones (still
+    # there until the table's TTL), then rebuilt: either way the reader left the kept snapshot.
+    assert builds + service.cluster_counts["loaded"] >= 5
     assert len(seen) == len(set(seen)), "a post was served twice"
     assert set(seen) == {p.uri for p in posts}
 
@@ -157,13 +159,23 @@ def test_cursor_survives_a_restart(store_target: str) -> None:
     assert set(served) == {p.uri for p in posts if p.score_github >= 0.5 or p.score_ml >= 0.5}
 
 
+def followed(store_target: str, applied) -> None:  # noqa: ANN001 - a predicate
+    """On PostgreSQL a server follows bans and pins written elsewhere within a tick of its link (not
+    per request, as on SQLite): wait until `applied()`."""
+    deadline = time.monotonic() + 5
+    while is_postgres(store_target) and not applied() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def test_ban_and_pin_apply_on_the_next_request_mid_paging(store_target: str) -> None:
     db = make_db(store_target)
     posts = many_posts(600, authors=10)
     insert_posts(db, posts)
     pinned = posts[599].uri
     with TestClient(create_app(server_settings(store_target, snapshot_refresh_seconds=3600))) as client:
+        service = client.app.state.service
         pin(db, pinned, "*")
+        followed(store_target, lambda: service.moderation.pins)
         first = page(client, "github", None)
         assert first["feed"][0] == {
             "post": pinned,
@@ -171,15 +183,7 @@ def test_ban_and_pin_apply_on_the_next_request_mid_paging(store_target: str) -> 
         }
         ban(db, "author", "did:plc:author0003")
         db.conn.execute("DELETE FROM pins")  # unpinned mid-paging: must not come back as a ranked item
-        if is_postgres(
-            store_target
-        ):  # several servers: each follows the store within a tick, not per request
-            service = client.app.state.service
-            deadline = time.monotonic() + 5
-            while (
-                "did:plc:author0003" not in service.moderation.banned_authors and time.monotonic() < deadline
-            ):
-                time.sleep(0.05)
+        followed(store_target, lambda: not service.moderation.pins)
         seen = [item["post"] for item in first["feed"]]
         cursor = first.get("cursor")
         while cursor:

@@ -295,8 +295,13 @@ def web_router(
                 return f"unpinned {value}" if moderation.unpin(conn, value, feed) else "no such pin"
             raise moderation.ModerationError(f"unknown action {action[:50]!r}")
 
+        def write_and_apply() -> str:
+            message = write()
+            service.moderation_written(data.conn())  # this server at once; the others within a tick
+            return message
+
         try:
-            message = await asyncio.to_thread(write)
+            message = await asyncio.to_thread(write_and_apply)
         except moderation.ModerationError as error:
             return await admin_page(request, 400, message=str(error))
         back = form.get("back", "/admin")
