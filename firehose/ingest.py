@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from firehose.decode.records import load_sdk_post_model
 from firehose.events import Event, PostUpserted
 from firehose.scoring import LinkScorer, PostScorer, ScorerUnavailable, decisions
 from firehose.sources.backoff import Backoff
@@ -232,6 +233,7 @@ class Ingest:
         """
         if not await asyncio.to_thread(self.writer.claim, stop=lambda: self._stopping):
             return self.stats
+        await asyncio.to_thread(load_sdk_post_model)
         self.source.cursor = self.writer.cursor()
         self.stats.cursor = self.source.cursor
         log.info("ingest: %s from cursor %s", self.source.describe(), self.source.cursor)

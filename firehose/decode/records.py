@@ -214,6 +214,12 @@ def check_post(record: dict[str, Any]) -> None:
         _check_with_sdk(record)
 
 
+def load_sdk_post_model() -> None:
+    """Import the SDK's post model now: about 5 CPU-seconds, which ingest pays at start-up rather than on
+    the first post of an unusual shape (about 1 in 200 on the network), where it would stall the stream."""
+    _check_with_sdk({"$type": "app.bsky.feed.post", "text": "", "createdAt": "2026-01-01T00:00:00Z"})
+
+
 def _check_with_sdk(record: dict[str, Any]) -> None:
     """The SDK's post model in strict mode (string formats are ours, above); imported on first use."""
     from atproto_client import models
