@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     embed_precision: Literal["auto", "fp32", "fp16", "bf16", "int8"] = "auto"
     embed_max_seq_length: int = Field(64, ge=8, le=512)  # 64 measured: same quality as 128, faster
     embed_threads: int = Field(0, ge=0)
+    # int8 on a CPU runs on ONNX Runtime when it is installed ("auto"); "torch" keeps torch's dynamic int8.
+    embed_runtime: Literal["auto", "torch", "onnx"] = "auto"
+    onnx_cache_dir: str = ""  # where the exported int8 model is kept; "" = ~/.cache/gitfeed/onnx
     classify_prefilter: bool = True
     # Scoring workers (`gitfeed scorer`, Ray Serve): set, ingest sends the first stage's survivors there.
     scorer_url: str = ""

@@ -16,8 +16,10 @@ machines are shared). Figures per row:
 
 The posts are read in place and never copied. Usage:
 
-    python -m scripts.bench_classify [--devices cpu,cuda] [--precisions fp32,int8] [--seq 128,64]
-        [--batches 32,128] [--threads 2] [--repeat 2] [--n 2000] [--model-n 512]
+    python -m scripts.bench_classify [--devices cpu,cuda] [--precisions fp32,int8] [--runtimes torch,onnx]
+        [--seq 128,64] [--batches 1,32] [--threads 2] [--repeat 2] [--n 2000] [--model-n 512]
+
+CPU int8 runs on torch (dynamic quantization) and on ONNX Runtime (`rt`; one post per call there).
 """
 
 from __future__ import annotations
@@ -69,7 +71,15 @@ def first_stage(scorer, records: list[dict]) -> None:  # noqa: ANN001 - an Embed
 
 
 def one(
-    device: str, batch: int, precision: str, seq: int, n: int, model_n: int, chunk: int, threads: int
+    device: str,
+    batch: int,
+    precision: str,
+    seq: int,
+    runtime: str,
+    n: int,
+    model_n: int,
+    chunk: int,
+    threads: int,
 ) -> dict:
     os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
@@ -85,6 +95,7 @@ def one(
         embed_batch_size=batch,
         embed_threads=threads,
         embed_max_seq_length=seq,
+        embed_runtime=runtime,
     )
     scorer = build_scorer(settings)
     stream = real_records("random")[:n]
@@ -115,6 +126,7 @@ def one(
     out = {
         "device": device,
         "precision": scorer.embedder.precision,
+        "runtime": scorer.embedder.runtime,
         "seq": scorer.embedder.model.max_seq_length,
         "batch": batch,
         "threads": threads,
@@ -133,7 +145,7 @@ def one(
 
 
 HEADER = (
-    f"{'device':6s} {'prec':5s} {'seq':>4s} {'batch':>5s} {'1st stage/s':>11s} {'pipeline/s':>10s} "
+    f"{'device':6s} {'prec':5s} {'rt':5s} {'seq':>4s} {'batch':>5s} {'1st stage/s':>11s} {'pipeline/s':>10s} "
     f"{'/CPU-s':>7s} {'passed':>7s} {'model':>6s} {'model/s':>8s} {'/CPU-s':>7s} {'RSS MB':>6s}  runs"
 )
 
@@ -153,7 +165,8 @@ def row(runs: list[dict]) -> str:
     )
     extra = f"  GPU {best['peak_gpu_mb']} MB" if "peak_gpu_mb" in best else ""
     return (
-        f"{best['device']:6s} {best['precision']:5s} {best['seq']:4d} {best['batch']:5d} "
+        f"{best['device']:6s} {best['precision']:5s} {best['runtime']:5s} {best['seq']:4d} "
+        f"{best['batch']:5d} "
         f"{rate('first_stage_posts_s', 11)} {rate('pipeline_posts_s', 10)} {rate('pipeline_posts_cpu_s', 7)} "
         f"{best['passed']:7.1%} {best['model_share']:6.1%} {rate('model_posts_s', 8, 1)} "
         f"{rate('model_posts_cpu_s', 7, 1)} {max(r['peak_rss_mb'] for r in runs):6d}  {len(runs)} "
@@ -168,7 +181,8 @@ def main() -> None:
     parser.add_argument("--devices", default="cpu,cuda")
     parser.add_argument("--precisions", default="fp32,int8", help="CPU precisions (CUDA rows use fp16)")
     parser.add_argument("--seq", default="128,64", help="max_seq_length values")
-    parser.add_argument("--batches", default="32,128")
+    parser.add_argument("--runtimes", default="torch,onnx", help="CPU int8 runtimes (others run on torch)")
+    parser.add_argument("--batches", default="1,32", help="batch sizes (ONNX Runtime: 1 only)")
     parser.add_argument("--n", type=int, default=2000, help="random-kind posts through the pipeline")
     parser.add_argument("--model-n", type=int, default=512, help="posts (all kinds) embedded model-only")
     parser.add_argument("--chunk", type=int, default=500, help="posts per scorer call (an ingest batch)")
@@ -178,8 +192,10 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        device, batch, precision, seq = args.one.split(":")
-        result = one(device, int(batch), precision, int(seq), args.n, args.model_n, args.chunk, args.threads)
+        device, batch, precision, seq, runtime = args.one.split(":")
+        result = one(
+            device, int(batch), precision, int(seq), runtime, args.n, args.model_n, args.chunk, args.threads
+        )
         print(json.dumps(result))
         return
     import torch
@@ -189,41 +205,47 @@ def main() -> None:
     for device in devices:
         threads = args.threads if device == "cpu" else os.cpu_count() or 1
         precisions = args.precisions.split(",") if device == "cpu" else ["fp16"]
-        for precision in precisions:
-            for seq in (int(s) for s in args.seq.split(",")):
-                for batch in (int(b) for b in args.batches.split(",")):
-                    batch = batch if device == "cpu" else max(batch, 256)
-                    spec = f"{device}:{batch}:{precision}:{seq}"
-                    runs = []
-                    for _ in range(args.repeat):
-                        proc = subprocess.run(
-                            [
-                                sys.executable,
-                                "-m",
-                                "scripts.bench_classify",
-                                "--one",
-                                spec,
-                                "--threads",
-                                str(threads),
-                                "--n",
-                                str(args.n),
-                                "--model-n",
-                                str(args.model_n),
-                                "--chunk",
-                                str(args.chunk),
-                            ],
-                            capture_output=True,
-                            text=True,
-                            cwd=ROOT,
-                        )
-                        if proc.returncode:
-                            print(f"{spec}: failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
-                            continue
-                        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-                        if args.json:
-                            print(json.dumps(runs[-1]), flush=True)
-                    if runs:
-                        print(row(runs), flush=True)
+        runtimes = args.runtimes.split(",")
+        configs = [
+            (precision, runtime, seq, batch if device == "cpu" else max(batch, 256))
+            for precision in precisions
+            for runtime in (runtimes if device == "cpu" and precision == "int8" else ["torch"])
+            for seq in (int(s) for s in args.seq.split(","))
+            for batch in (int(b) for b in args.batches.split(","))
+            if runtime != "onnx" or batch == 1
+        ]
+        for precision, runtime, seq, batch in configs:
+            spec = f"{device}:{batch}:{precision}:{seq}:{runtime}"
+            runs = []
+            for _ in range(args.repeat):
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "scripts.bench_classify",
+                        "--one",
+                        spec,
+                        "--threads",
+                        str(threads),
+                        "--n",
+                        str(args.n),
+                        "--model-n",
+                        str(args.model_n),
+                        "--chunk",
+                        str(args.chunk),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                )
+                if proc.returncode:
+                    print(f"{spec}: failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
+                    continue
+                runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                if args.json:
+                    print(json.dumps(runs[-1]), flush=True)
+            if runs:
+                print(row(runs), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

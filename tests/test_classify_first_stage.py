@@ -78,8 +78,32 @@ def test_factored_lexicon_matches_as_the_written_patterns(texts: list[str]) -> N
     from firehose.classify import lexicon
 
     for (name, pattern, flags), fast in zip(lexicon._GROUPS, lexicon._COMPILED, strict=True):
-        written = re.compile(pattern, flags)
+        written = re.compile(lexicon._spaced_script_boundaries(pattern), flags)
         assert [bool(fast.search(t)) for t in texts] == [bool(written.search(t)) for t in texts], name
+
+
+@pytest.mark.parametrize(
+    ("text", "group", "found"),
+    [
+        ("これは深層学習です", "ml_terms", True),  # a term inside a Japanese sentence, no spaces around it
+        ("社内文書でRAGを組んでみた", "ml_practice", True),
+        ("딥러닝을 공부하고 있어요", "ml_terms", True),
+        ("the main thing", "ai_acronym", False),  # inside Latin words a boundary is still a boundary
+        ("Wer hat das gemacht?", "ml_practice", False),  # German "who", not word error rate
+        ("le ciel est bleu", "ml_practice", False),  # French "blue", not the BLEU score
+        ("our WER dropped to 4%", "ml_practice", True),
+        ("Lora went home early", "ml_practice", False),
+        ("trained a lora on my sketches", "ml_practice", True),
+        ("gh pr checkout 1234", "github_word", True),
+        ("Dependabot opened 14 PRs overnight", "github_word", True),
+        ("vllm merged my PR today", "github_flow", True),
+        ("new 5k PR this morning!", "github_flow", False),  # a runner's personal record
+    ],
+)
+def test_lexicon_words_in_every_script(text: str, group: str, found: bool) -> None:
+    from firehose.classify.lexicon import matched_groups
+
+    assert (group in matched_groups(text)) is found
 
 
 @pytest.mark.parametrize(

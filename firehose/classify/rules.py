@@ -1,6 +1,7 @@
 """The label rules that need no model: what a link or a lexicon group decides on its own.
 
-A post that links GitHub, names it, or gives a repository's star count is about GitHub (LABELS.md),
+A post that links GitHub, names it (or a product only GitHub has), gives a repository's star count, or
+talks pull requests, PR review or issue trackers is about GitHub (LABELS.md),
 whatever the heads think of its other words: it scores 1.0 on `github`. And the one the other way:
 crypto "AI tokens" are not `ml`, so a post in a crypto context never enters the ml feed on the heads'
 word, however much AI it names. The scorer applies these; training counts them when it chooses the
@@ -17,7 +18,7 @@ from firehose.classify.features import LINK_FEATURES
 from firehose.classify.lexicon import GROUPS
 
 LINK_RULES: dict[str, tuple[str, ...]] = {"github": ("github_link",)}
-LEXICON_RULES: dict[str, tuple[str, ...]] = {"github": ("github_stars", "github_word")}
+LEXICON_RULES: dict[str, tuple[str, ...]] = {"github": ("github_stars", "github_word", "github_flow")}
 VETO_RULES: dict[str, tuple[str, ...]] = {"ml": ("crypto_context",)}
 
 
