@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -292,7 +293,7 @@ def test_sigterm_while_waiting_on_the_scorer_commits_nothing_and_says_so(tmp_pat
 
 # ---------------------------------------------------------------------- Ray Serve, for real
 
-N_EVENTS = 2400
+N_EVENTS = 12000  # long enough that ingest is still running when the killed workers stop answering
 INGEST_ENV = {"FEEDGEN_BATCH_MAX_EVENTS": "60", "FEEDGEN_BATCH_MAX_SECONDS": "0.05", **RAY_ENV}
 
 
@@ -416,8 +417,15 @@ def test_killing_the_workers_pauses_ingest_which_resumes_and_loses_nothing(
     while (cursor(db) or 0) < 200 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, "ingest finished before the workers could be killed: make the capture longer"
+    port = scorer_proc.port
     scorer_proc.kill()  # the whole worker tier: the command, Ray, its replicas
-    time.sleep(3)
+    gone = time.monotonic() + 60
+    while time.monotonic() < gone:  # Ray's proxy can outlive the command by a few seconds
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            time.sleep(0.2)
+            continue
+        break
+    time.sleep(2)  # the batch in flight when the port closed: its try fails, nothing commits
     paused_at = cursor(db)
     time.sleep(4)
     assert cursor(db) == paused_at < N_EVENTS  # paused: nothing committed while the workers are away
