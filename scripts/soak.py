@@ -2,6 +2,7 @@
 
     python -m scripts.soak [--duration 600] [--rate 2000] [--req-rate 500] [--faults all] [--no-attacks]
         [--attack-scale 1] [--attack-body-mib 64] [--json out.json]
+    python -m scripts.soak --backend postgres --servers 3 [--pg-seconds 10] [...]
 
 A local relay (scripts/soaklib/relay.py) replays a synthetic capture, looped with fresh DIDs, at
 `--rate` events/s with `--burst-factor`x bursts of `--burst-seconds` every `--burst-every` s; a
@@ -27,6 +28,22 @@ anonymous), its PLC directory the attacker's local one, did:web on localhost all
 TTL of 120 s scaled. The RSS verdict then reads: `gitfeed serve` at most 512 MiB, and every process's
 last minute within 10% of its second (the first after warm-up); an `attacks` verdict: no 5xx to any
 attack, no forged token accepted, no fetch a steering issuer named.
+
+With `--backend postgres --servers N` the store is a private PostgreSQL cluster (the test helper's,
+`tests.support.stores.Cluster`: Debian's binaries on loopback) and, instead of `gitfeed run`, the soak
+runs one `gitfeed ingest` and N `gitfeed serve` on ports of their own, all with FEEDGEN_DATABASE_URL,
+each restarted by the soak when it dies (`procs.Supervised`, as `gitfeed run` restarts ingest). The load
+spreads over the servers and follows every cursor on another server (round robin; loadgen.py); the
+faults add SIGKILL of the server that ranks (`/xrpc/_health` `cluster.ranks`) and one PostgreSQL stop
+and start (`--pg-seconds`), and leave out the disk fault (SQLite's, on its tmpfs). The attacks go to
+the last server. Verdicts then read:
+- 5xx: not one 5xx from any server, and no failed request, except connection failures on a server
+  that was down: from its kill (or exit) until it answered `/xrpc/_health` again plus SETTLE_SECONDS;
+  those are counted apart and printed, as "failover";
+- pages: no chain of pages served a post twice, and every chain whose cursors name one published
+  snapshot is exactly that snapshot's first posts in order (no skip), across servers (loadgen.py's
+  `ChainCheck`, against the `snapshots` table);
+- audit, lag, p99, rss as above (rss per process: each server and ingest).
 """
 
 from __future__ import annotations
@@ -55,11 +72,13 @@ from scripts.soaklib.audit import audit_db, build_audit_scorer, expected_state
 from scripts.soaklib.pace import Pace
 from scripts.soaklib.procs import (
     AttackProcess,
+    PgCluster,
     RelayProcess,
     SmallDisk,
     child_by_command,
     db_bytes,
     db_state,
+    health,
     rss_bytes,
 )
 from scripts.soaklib.stream import ServedStream
@@ -72,6 +91,11 @@ P99_MS = 100.0
 RSS_GROWTH = 0.10
 SERVE_RSS_MIB = 512.0
 ROLES = ("run", "serve", "ingest", "relay", "loadgen", "attacks")
+SETTLE_SECONDS = 5.0  # after a killed server answers again, its connection failures still count as failover
+
+
+def cluster_roles(servers: int) -> tuple[str, ...]:
+    return (*(f"serve{i}" for i in range(servers)), "ingest", "relay", "loadgen", "attacks", "postgres")
 
 
 @dataclass
@@ -103,6 +127,9 @@ class SoakConfig:
     attack_scale: float = 1.0  # multiplies every attack's rate
     attack_body_mib: float = 64.0  # each oversized body
     snapshot_ttl: float | None = None  # FEEDGEN_SNAPSHOT_TTL_SECONDS with attacks; default 120 s scaled
+    backend: str = "sqlite"  # or "postgres": a private PostgreSQL, one ingest and `servers` servers
+    servers: int = 1
+    pg_seconds: float = 10.0  # how long PostgreSQL stays down in the `pg` fault
 
     def scaled(self, seconds: float) -> float:
         return max(5.0, seconds * self.duration / 600.0)
@@ -156,6 +183,7 @@ class LoadReader(threading.Thread):
         self.process, self.clock = process, clock
         self.lines: list[tuple[float, dict]] = []
         self.feeds: list[str] = []
+        self.chains: dict | None = None
 
     def run(self) -> None:
         assert self.process.stdout is not None
@@ -164,6 +192,8 @@ class LoadReader(threading.Thread):
                 line = json.loads(raw)
                 if "feeds" in line:
                     self.feeds = line["feeds"]
+                elif "chains" in line:
+                    self.chains = line
                 elif "sent" in line:
                     self.lines.append((self.clock(), line))
 
@@ -211,12 +241,17 @@ def requests_summary(lines: Sequence[tuple[float, dict]], seconds: float) -> dic
 
 
 def minute_row(
-    minute: int, samples: list[Sample], reqs: dict, before: Sample | None, fault_names: str
+    minute: int,
+    samples: list[Sample],
+    reqs: dict,
+    before: Sample | None,
+    fault_names: str,
+    roles: Sequence[str] = ROLES,
 ) -> dict:
     first, last = samples[0], samples[-1]
     start = before or first
     span = max(1e-9, last.t - start.t)
-    rss = {role: max((s.rss.get(role) or 0) for s in samples) for role in ROLES}
+    rss = {role: max((s.rss.get(role) or 0) for s in samples) for role in roles}
     return {
         "minute": minute + 1,
         "offered_eps": (last.head - start.head) / span,
@@ -240,8 +275,23 @@ HEADER = (
 )
 
 
+def cluster_header(servers: int) -> str:
+    return HEADER.replace(
+        f"{'rss serve':>9} {'ingest':>7}",
+        " ".join(f"{f'rss s{i}':>7}" for i in range(servers)) + f" {'ingest':>7}",
+    )
+
+
 def format_row(row: dict) -> str:
     r, rss = row, row["rss_mib"]
+    if "serve" not in rss:  # several servers: one RSS column each
+        servers = " ".join(f"{v:>7.1f}" for k, v in rss.items() if k.startswith("serve"))
+        return (
+            f"{r['minute']:>3} {r['offered_eps']:>9.0f} {r['ingested_eps']:>9.0f} {r['lag_max_s']:>7.1f}s "
+            f"{r['lag_end_s']:>7.1f}s {r['posts_kept']:>7} {r['queue_max']:>6} {r['req_per_s']:>6.0f} "
+            f"{r['p50_ms']:>6.1f} {r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['5xx']:>4} {r['failed']:>4} "
+            f"{servers} {rss['ingest']:>7.1f} {r['db_mib']:>7.1f}  {r['faults']}"
+        )
     return (
         f"{r['minute']:>3} {r['offered_eps']:>9.0f} {r['ingested_eps']:>9.0f} {r['lag_max_s']:>7.1f}s "
         f"{r['lag_end_s']:>7.1f}s {r['posts_kept']:>7} {r['queue_max']:>6} {r['req_per_s']:>6.0f} "
@@ -281,11 +331,13 @@ def recoveries(
     return out
 
 
-def rss_growth(samples: list[Sample], minute: float, duration: float) -> dict[str, dict]:
+def rss_growth(
+    samples: list[Sample], minute: float, duration: float, roles: Sequence[str] = ("serve", "ingest", "run")
+) -> dict[str, dict]:
     """RSS per process: the first minute after warm-up (the second minute) against the last minute
     (flat: within RSS_GROWTH), the peak after warm-up, and for `gitfeed serve` the SERVE_RSS_MIB cap."""
     out = {}
-    for role in ("serve", "ingest", "run"):
+    for role in roles:
         later = [(s.t, s.rss[role]) for s in samples if s.t >= minute and s.rss.get(role)]
         if not later:
             continue
@@ -294,14 +346,14 @@ def rss_growth(samples: list[Sample], minute: float, duration: float) -> dict[st
         first_mib, last_mib = sum(first) / len(first) / 2**20, sum(last) / len(last) / 2**20
         peak = max(v for _, v in later) / 2**20
         drift = last_mib / first_mib - 1
-        capped = role != "serve" or peak <= SERVE_RSS_MIB
+        capped = not role.startswith("serve") or peak <= SERVE_RSS_MIB
         out[role] = {
             "first_minute_mib": round(first_mib, 1),
             "last_minute_mib": round(last_mib, 1),
             "max_mib": round(peak, 1),
             "drift": round(drift, 3),
             "peak_growth": round(peak / first_mib - 1, 3),
-            "cap_mib": SERVE_RSS_MIB if role == "serve" else None,
+            "cap_mib": SERVE_RSS_MIB if role.startswith("serve") else None,
             "ok": abs(drift) <= RSS_GROWTH and capped,
         }
     return out
@@ -316,6 +368,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
     workdir = cfg.workdir or Path(tempfile.mkdtemp(prefix="gitfeed-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
     capture = ensure_capture(cfg, say)
+    pg = cfg.backend == "postgres"
     pace = Pace(cfg.rate, cfg.burst_factor, cfg.burst_seconds, cfg.burst_every, cfg.burst_at)
     stall = cfg.stall_seconds if cfg.stall_seconds is not None else cfg.scaled(60.0)
     disk_s = cfg.disk_seconds if cfg.disk_seconds is not None else cfg.scaled(20.0)
@@ -325,20 +378,33 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
         pace,
         stall_seconds=stall,
         disk_seconds=disk_s,
+        pg_seconds=cfg.pg_seconds,
         malformed=cfg.malformed,
         rewind=int(cfg.rate * cfg.rewind_seconds),
+        order=faultlib.PG_ORDER if pg else faultlib.ORDER,
     )
     procs: dict[str, subprocess.Popen] = {}
-    with SmallDisk(workdir / "db", cfg.tmpfs_mib) as disk:
-        db = disk.path / "gitfeed.db"
-        say(
-            f"soak: workdir {workdir}; database {db} on "
-            + (
-                f"a {cfg.tmpfs_mib} MiB tmpfs"
-                if disk.mounted
-                else "the plain filesystem (no tmpfs: ulimit -f)"
+    roles = cluster_roles(cfg.servers) if pg else ROLES
+    cluster = PgCluster(workdir, cfg.servers, {}, None) if pg else None
+    with SmallDisk(workdir / "db", cfg.tmpfs_mib) if not pg else contextlib.nullcontext() as disk:
+        if cluster is not None:
+            db: Path | str = cluster.start_database()
+            say(
+                f"soak: workdir {workdir}; database {db}: a private PostgreSQL cluster on loopback; "
+                f"{cfg.servers} gitfeed serve and one gitfeed ingest, each restarted when it dies"
             )
-        )
+            if "disk" in cfg.faults:
+                say("soak: no disk fault on PostgreSQL (it fills SQLite's tmpfs); the others as scheduled")
+        else:
+            db = disk.path / "gitfeed.db"
+            say(
+                f"soak: workdir {workdir}; database {db} on "
+                + (
+                    f"a {cfg.tmpfs_mib} MiB tmpfs"
+                    if disk.mounted
+                    else "the plain filesystem (no tmpfs: ulimit -f)"
+                )
+            )
         say(
             f"soak: {cfg.duration:.0f}s, relay {cfg.rate:.0f} events/s with {cfg.burst_factor:.0f}x bursts "
             f"of "
@@ -355,8 +421,9 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
         def clock() -> float:
             return time.time() - t0
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        ports = [free_port() for _ in range(cfg.servers if pg else 1)]
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        port, base = ports[0], bases[0]
         # `gitfeed run` and its children run this checkout's code, whatever is installed
         pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
         env = dict(
@@ -378,7 +445,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             ttl = cfg.snapshot_ttl if cfg.snapshot_ttl is not None else cfg.scaled(120.0)
             attacker = AttackProcess(
                 workdir,
-                base,
+                bases[-1],  # several servers: the last, the one least likely to rank (and be killed)
                 t0,
                 cfg.duration,
                 cfg.attack_scale,
@@ -393,55 +460,61 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                 f"soak: attacks on 127.0.0.1: local PLC {ready['plc_url']}, {len(ready['hosts'])} hostile "
                 f"did:web hosts; snapshot TTL {ttl:.0f}s, oversized bodies of "
                 f"{cfg.attack_body_mib:g} MiB, rates x{cfg.attack_scale:g}"
+                + (f"; against server {cfg.servers - 1} ({bases[-1]})" if pg else "")
             )
             procs["attacks"] = attacker.process
         env.update(cfg.env)
-        procs["run"] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gitfeed.cli",
-                "run",
-                "--source",
-                "relay",
-                "--endpoint",
-                relay.url,
-                "--db",
-                str(db),
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=run_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        injector = faultlib.Injector(relay, lambda: procs["run"].pid, disk, str(db), say)
-        samples: list[Sample] = []
-        rows: list[dict] = []
-        audit_result = None
-        attack_result = None
-        try:
-            wait_health(base, procs["run"], timeout=120)
-            procs["loadgen"] = subprocess.Popen(
+        if cluster is not None:
+            cluster.env, cluster.log = env, run_log
+            cluster.start(relay.url, ports)
+        else:
+            procs["run"] = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
-                    "scripts.soaklib.loadgen",
-                    "--base",
-                    base,
-                    "--rate",
-                    str(cfg.req_rate),
-                    "--duration",
-                    str(max(1.0, cfg.duration - clock())),
-                    "--connections",
-                    str(cfg.connections),
-                    "--pages",
-                    str(cfg.pages),
+                    "gitfeed.cli",
+                    "run",
+                    "--source",
+                    "relay",
+                    "--endpoint",
+                    relay.url,
+                    "--db",
+                    str(db),
+                    "--port",
+                    str(port),
+                    "--host",
+                    "127.0.0.1",
                 ],
+                cwd=REPO,
+                env=env,
+                stdout=run_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        injector = faultlib.Injector(
+            relay, lambda: procs["run"].pid if "run" in procs else 0, disk, str(db), say, cluster=cluster
+        )
+        samples: list[Sample] = []
+        rows: list[dict] = []
+        watch: list[tuple[float, list[bool], list[bool]]] = []  # several servers: (t, up, ranks) each second
+        audit_result = None
+        attack_result = None
+        caught_up = False
+        final_db = 0
+        try:
+            if cluster is not None:
+                cluster.wait_ready(timeout=180)
+            else:
+                wait_health(base, procs["run"], timeout=120)
+            loadgen = [sys.executable, "-m", "scripts.soaklib.loadgen"]
+            for each in bases:
+                loadgen += ["--base", each]
+            loadgen += ["--rate", str(cfg.req_rate), "--duration", str(max(1.0, cfg.duration - clock()))]
+            loadgen += ["--connections", str(cfg.connections), "--pages", str(cfg.pages)]
+            if pg:
+                loadgen += ["--check-chains", "--store", str(db)]
+            procs["loadgen"] = subprocess.Popen(
+                loadgen,
                 cwd=REPO,
                 stdout=subprocess.PIPE,
                 stderr=run_log,
@@ -450,8 +523,17 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             reader = LoadReader(procs["loadgen"], clock)
             reader.start()
             tail = LogTail(workdir / "run.log")
-            say(f"soak: server up at {base} after {clock():.1f}s; load generator started")
-            say(HEADER)
+            up_at = clock()
+            if cluster is not None:
+                ranking = cluster.ranking()
+                say(
+                    f"soak: {cfg.servers} servers up at {', '.join(bases)} after {up_at:.1f}s "
+                    f"(ranking: {ranking}); load generator started"
+                )
+                say(cluster_header(cfg.servers))
+            else:
+                say(f"soak: server up at {base} after {up_at:.1f}s; load generator started")
+                say(HEADER)
             pending = list(plan)
             active: list[faultlib.Fault] = []
             minute_index = 0
@@ -469,10 +551,24 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                     active.remove(f)
                     injector.end(f)
                     f.ended = clock()
-                    say(f"  ** {f.ended:6.1f}s fault {f.name} over")
-                samples.append(sample(relay, pace, db, procs, tail, clock()))
+                    say(
+                        f"  ** {f.ended:6.1f}s fault {f.name} over"
+                        + (f" ({f.note})" if f.name == "pg" else "")
+                    )
+                samples.append(
+                    sample(relay, pace, db, procs, tail, clock(), cluster, samples[-1] if samples else None)
+                )
+                if cluster is not None:
+                    answers = [health(b, timeout=0.5) for b in bases]
+                    watch.append(
+                        (
+                            clock(),
+                            [a is not None for a in answers],
+                            [bool((a or {}).get("cluster", {}).get("ranks")) for a in answers],
+                        )
+                    )
                 if clock() >= (minute_index + 1) * cfg.minute:
-                    rows.append(close_minute(minute_index, samples, reader, plan, cfg.minute))
+                    rows.append(close_minute(minute_index, samples, reader, plan, cfg.minute, roles))
                     say(format_row(rows[-1]))
                     minute_index += 1
                 time.sleep(max(0.0, 1.0 - (clock() - now)))
@@ -480,10 +576,10 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                 injector.end(f)
                 f.ended = clock()
             if samples and samples[-1].t > minute_index * cfg.minute + 5:
-                rows.append(close_minute(minute_index, samples, reader, plan, cfg.minute))
+                rows.append(close_minute(minute_index, samples, reader, plan, cfg.minute, roles))
                 say(format_row(rows[-1]))
             with contextlib.suppress(subprocess.TimeoutExpired):
-                procs["loadgen"].wait(30)
+                procs["loadgen"].wait(60 if pg else 30)
             reader.join(5)
             if attacker is not None:
                 attack_result = attacker.result(timeout=60)
@@ -496,11 +592,15 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             while (db_state(db).get("cursor") or 0) < last_seq and time.monotonic() < deadline:
                 time.sleep(0.5)
             caught_up = (db_state(db).get("cursor") or 0) >= last_seq
+            what = f"{cfg.servers} servers and ingest" if pg else "gitfeed run"
             say(
                 f"soak: ingest {'caught up' if caught_up else 'did NOT catch up'} "
-                f"(cursor {db_state(db).get('cursor')}); stopping gitfeed run"
+                f"(cursor {db_state(db).get('cursor')}); stopping {what}"
             )
-            stop_process(procs["run"], 30)
+            if cluster is not None:
+                cluster.stop()
+            else:
+                stop_process(procs["run"], 30)
             say("soak: auditing the database against the served stream")
             from firehose.settings import load_settings
 
@@ -516,21 +616,23 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             )
             audit_result = audit_db(db, exp, score_tolerance=1e-6 if cfg.scorer == "link" else 1e-3)
             say(audit_result.summary())
-            final_db = db_bytes(db)
+            final_db = db_state(db).get("bytes", 0) if pg else db_bytes(db)
         finally:
             for name in ("attacks", "loadgen", "run"):
                 if name in procs:
                     stop_process(procs[name], 15)
             relay.stop()
+            if cluster is not None:
+                cluster.close()
             run_log.close()
     load = requests_summary(reader.lines if "loadgen" in procs else [], max(1e-9, cfg.duration))
     result = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()},
-        "disk": "tmpfs" if disk.mounted else "ulimit",
+        "disk": ("postgres" if pg else "tmpfs" if disk.mounted else "ulimit"),
         "minutes": rows,
         "faults": [asdict(f) for f in plan],
         "recoveries": recoveries(samples, pace, plan, cfg.duration),
-        "rss": rss_growth(samples, cfg.minute, cfg.duration),
+        "rss": rss_growth(samples, cfg.minute, cfg.duration, *([roles[: cfg.servers + 1]] if pg else [])),
         "requests": load,
         "ingest": {
             "events": samples[-1].events_seen if samples else 0,
@@ -547,6 +649,10 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
         "attacks_expected": cfg.attacks,
         "workdir": str(workdir),
     }
+    if cluster is not None:
+        result["cluster"] = cluster_figures(cluster, watch, plan, reader if "loadgen" in procs else None, t0)
+        load["failover"] = result["cluster"]["failover"]
+        load["failed"] = result["cluster"]["failed_live"]
     result["audit_summary"] = audit_result.summary() if audit_result else "no audit"
     result["verdicts"] = verdicts(result)
     return result
@@ -580,22 +686,49 @@ def stop_process(process: subprocess.Popen, timeout: float) -> None:
         process.wait()
 
 
-def sample(relay: RelayProcess, pace: Pace, db: Path, procs: dict, tail: LogTail, t: float) -> Sample:
+def sample(
+    relay: RelayProcess,
+    pace: Pace,
+    db: Path | str,
+    procs: dict,
+    tail: LogTail,
+    t: float,
+    cluster: PgCluster | None = None,
+    previous: Sample | None = None,
+) -> Sample:
     head = relay.head()
     state = db_state(db)
+    if cluster is not None and "error" in state and previous is not None:
+        # PostgreSQL down: ingest commits nothing meanwhile, so the last cursor read is still true
+        state = {
+            "cursor": previous.cursor,
+            "counters": {
+                "events_seen": previous.events_seen,
+                "posts_kept": previous.posts_kept,
+                "frames_skipped": previous.frames_skipped,
+            },
+            "bytes": previous.db_bytes,
+        }
     cursor = state.get("cursor")
     counters = state.get("counters", {})
     behind = max(0, head - (cursor or 0))
     lag_s = max(0.0, t - pace.time_of((cursor or 0) + 1)) if behind else 0.0
-    run_pid = procs["run"].pid
-    pids = {
-        "run": run_pid,
-        "serve": child_by_command(run_pid, "serve"),
-        "ingest": child_by_command(run_pid, "ingest"),
-        "relay": relay.pid,
-        "loadgen": procs["loadgen"].pid if "loadgen" in procs else None,
-        "attacks": procs["attacks"].pid if "attacks" in procs else None,
-    }
+    if cluster is not None:
+        pids = cluster.pids()
+    else:
+        run_pid = procs["run"].pid
+        pids = {
+            "run": run_pid,
+            "serve": child_by_command(run_pid, "serve"),
+            "ingest": child_by_command(run_pid, "ingest"),
+        }
+    pids.update(
+        {
+            "relay": relay.pid,
+            "loadgen": procs["loadgen"].pid if "loadgen" in procs else None,
+            "attacks": procs["attacks"].pid if "attacks" in procs else None,
+        }
+    )
     return Sample(
         t=t,
         head=head,
@@ -606,19 +739,139 @@ def sample(relay: RelayProcess, pace: Pace, db: Path, procs: dict, tail: LogTail
         posts_kept=counters.get("posts_kept", 0),
         frames_skipped=counters.get("frames_skipped", 0),
         queue=tail.poll(),
-        db_bytes=db_bytes(db),
+        db_bytes=state.get("bytes", 0) if cluster is not None else db_bytes(db),
         rss={role: rss_bytes(pid) if pid else None for role, pid in pids.items()},
     )
 
 
-def close_minute(index: int, samples: list[Sample], reader: LoadReader, plan: list, minute: float) -> dict:
+def close_minute(
+    index: int,
+    samples: list[Sample],
+    reader: LoadReader,
+    plan: list,
+    minute: float,
+    roles: Sequence[str] = ROLES,
+) -> dict:
     lo, hi = index * minute, (index + 1) * minute
     inside = [s for s in samples if lo <= s.t < hi] or samples[-1:]
     before = next((s for s in reversed(samples) if s.t < lo), None)
     lines = [(t, line) for t, line in reader.lines if lo <= t < hi]
     names = ", ".join(f.name for f in plan if f.started is not None and lo <= f.started < hi)
     span = min(hi, inside[-1].t) - max(lo, (before.t if before else inside[0].t))
-    return minute_row(index, inside, requests_summary(lines, max(1.0, span)), before, names)
+    return minute_row(index, inside, requests_summary(lines, max(1.0, span)), before, names, roles)
+
+
+def down_windows(
+    cluster: PgCluster, watch: list[tuple[float, list[bool], list[bool]]], t0: float, end: float
+) -> dict[int, list[tuple[float, float]]]:
+    """Per server, the spans (seconds into the run) it was down: from a second before it exited (a
+    SIGKILL, or a crash) until it answered `/xrpc/_health` again, plus SETTLE_SECONDS."""
+    out: dict[int, list[tuple[float, float]]] = {}
+    for i, server in enumerate(cluster.serve):
+        for wall, _code in server.exits:
+            gone = wall - t0
+            back = next((t for t, up, _ in watch if t > gone and up[i]), end)
+            out.setdefault(i, []).append((gone - 1.0, back + SETTLE_SECONDS))
+    return out
+
+
+def cluster_figures(
+    cluster: PgCluster,
+    watch: list[tuple[float, list[bool], list[bool]]],
+    plan: list[faultlib.Fault],
+    reader: LoadReader | None,
+    t0: float,
+) -> dict:
+    """Several servers: failures placed against the servers' down spans, the takeover after the
+    ranking server's kill, what was served during the PostgreSQL outage, and the page chains' check."""
+    end = watch[-1][0] if watch else 0.0
+    windows = down_windows(cluster, watch, t0, end)
+    lines = reader.lines if reader is not None else []
+    failover: Counter[str] = Counter()
+    live: Counter[str] = Counter()
+    by_server: dict[str, Counter[str]] = {}
+    unlogged = 0
+    for _, line in lines:
+        fails = line.get("fails", [])
+        unlogged += line["errors"] - len(fails)
+        for wall, server, kind in fails:
+            t = wall - t0
+            down = any(lo <= t <= hi for lo, hi in windows.get(server, []))
+            (failover if down else live)[f"server {server} {kind}"] += 1
+        for server, status in line.get("by_server", {}).items():
+            by_server.setdefault(server, Counter()).update(status)
+    leader = None
+    for f in plan:
+        if f.name == "leader" and f.started is not None and "server" in f.detail:
+            killed = f.detail["server"]
+            after = [(t, up, ranks) for t, up, ranks in watch if t >= f.started]
+            takeover = next(
+                (
+                    t - f.started
+                    for t, _, ranks in after
+                    if any(r for j, r in enumerate(ranks) if j != killed)
+                ),
+                None,
+            )
+            back = next((t - f.started for t, up, _ in after if up[killed]), None)
+            leader = {"killed": killed, "at": round(f.started, 1), "takeover_s": takeover, "back_s": back}
+    outage = None
+    for f in plan:
+        if f.name == "pg" and f.started is not None:
+            hi = (f.ended or f.started) + SETTLE_SECONDS
+            inside = [line for t, line in lines if f.started <= t <= hi]
+            status: Counter[str] = Counter()
+            for line in inside:
+                status.update(line["status"])
+            outage = {
+                "at": round(f.started, 1),
+                "seconds": round((f.ended or f.started) - f.started, 1),
+                "requests": sum(line["sent"] for line in inside),
+                "status": dict(status),
+                "note": f.note,
+            }
+    return {
+        "servers": len(cluster.serve),
+        "restarts": {
+            s.name: len(s.exits) for s in cluster.serve + ([cluster.ingest] if cluster.ingest else [])
+        },
+        "down": {str(i): [(round(lo, 1), round(hi, 1)) for lo, hi in spans] for i, spans in windows.items()},
+        "failover": sum(failover.values()),
+        "failover_detail": dict(failover),
+        "failed_live": sum(live.values()) + max(0, unlogged),
+        "failed_live_detail": dict(live) | ({"not logged": unlogged} if unlogged > 0 else {}),
+        "by_server": {k: dict(v) for k, v in sorted(by_server.items())},
+        "leader": leader,
+        "pg_outage": outage,
+        "ranking_at_end": [i for i, r in enumerate(watch[-1][2]) if r] if watch else [],
+        "chains": (reader.chains if reader is not None else None),
+    }
+
+
+def pages_verdict(chains: dict | None) -> dict:
+    """No post twice in any chain; every chain tied to one published snapshot is its prefix, in order."""
+    if not chains:
+        return {"ok": False, "detail": "the load generator gave no chain report"}
+    c = chains["chains"]
+    ok = (
+        c.get("repeats", 0) == 0
+        and c.get("skips", 0) == 0
+        and c.get("verified_multi_page", 0) > 0
+        and c.get("cross_server", 0) > 0
+        and c.get("check_failed", 0) == 0
+    )
+    detail = (
+        f"{c.get('chains', 0):,} chains ({c.get('multi_page', 0):,} of 2+ pages, "
+        f"{c.get('cross_server', 0):,} "
+        f"across servers): repeats {c.get('repeats', 0)}, skips {c.get('skips', 0)}; "
+        f"{c.get('verified', 0):,} verified against their published snapshot "
+        f"({c.get('verified_multi_page', 0):,} of 2+ pages), {c.get('snapshot_changed', 0)} through a frame "
+        f"fallback (repeats only), {c.get('unverified_pruned', 0)} snapshot pruned before the check, "
+        f"{c.get('no_cursor', 0)} one-page feeds, {c.get('unverified_backlog', 0)} not checked (backlog)"
+    )
+    if chains.get("examples"):
+        detail += f"; e.g. {chains['examples'][:2]}"
+    return {"ok": ok, "detail": detail}
 
 
 def verdicts(result: dict) -> dict[str, dict]:
@@ -636,7 +889,13 @@ def verdicts(result: dict) -> dict[str, dict]:
         },
         "5xx": {
             "ok": load["5xx"] == 0 and load["failed"] == 0,
-            "detail": f"{load['5xx']} 5xx, {load['failed']} failed requests of {load['requests']}",
+            "detail": f"{load['5xx']} 5xx, {load['failed']} failed requests of {load['requests']}"
+            + (
+                f" ({load['failover']} connection failures on a killed server until it answered again "
+                f"+ {SETTLE_SECONDS:.0f}s, counted apart)"
+                if "failover" in load
+                else ""
+            ),
         },
         "p99": {
             "ok": not math.isnan(worst_p99) and worst_p99 <= P99_MS,
@@ -652,6 +911,7 @@ def verdicts(result: dict) -> dict[str, dict]:
             ),
         },
         "audit": {"ok": bool(result["audit"] and result["audit"]["ok"]), "detail": result["audit_summary"]},
+        **({"pages": pages_verdict(result["cluster"]["chains"])} if "cluster" in result else {}),
         **({"attacks": attack_verdict(result["attacks"])} if result.get("attacks_expected") else {}),
     }
 
@@ -703,11 +963,46 @@ def print_summary(result: dict, say: Callable[[str], None] = say_now) -> None:
             f"  {r['event']:<18} back after {back:>6}  worst lag {r['worst_lag_s']:.1f}s  "
             f"{'ok' if r['ok'] else 'SLOW'}"
         )
+    if result.get("cluster"):
+        print_cluster(result["cluster"], say)
     if result.get("attacks"):
         print_attacks(result["attacks"], say)
     say("verdicts:")
     for name, v in result["verdicts"].items():
         say(f"  {'PASS' if v['ok'] else 'FAIL'}  {name:<6} {v['detail'].splitlines()[0]}")
+
+
+def print_cluster(c: dict, say: Callable[[str], None] = say_now) -> None:
+    say(
+        f"servers ({c['servers']} on PostgreSQL): status per server {c['by_server']}; "
+        f"restarts {c['restarts']}"
+    )
+    leader = c.get("leader")
+    if leader:
+        takeover = "never" if leader["takeover_s"] is None else f"{leader['takeover_s']:.1f}s"
+        back = "never" if leader["back_s"] is None else f"{leader['back_s']:.1f}s"
+        say(
+            f"  ranking server {leader['killed']} SIGKILLed at {leader['at']}s: another ranked after "
+            f"{takeover} "
+            f"(health polled each second), the killed one answered again after {back}"
+        )
+    outage = c.get("pg_outage")
+    if outage:
+        say(
+            f"  PostgreSQL down {outage['seconds']}s at {outage['at']}s ({outage['note']}): "
+            f"{outage['requests']} "
+            f"requests meanwhile (+{SETTLE_SECONDS:.0f}s), status {outage['status']}"
+        )
+    say(f"  down spans (s into the run, +{SETTLE_SECONDS:.0f}s settle): {c['down']}")
+    say(f"  failover (connection failures on a server while down): {c['failover']} {c['failover_detail']}")
+    say(f"  failed on a live server: {c['failed_live']} {c['failed_live_detail']}")
+    say(f"  ranking at the end: {c['ranking_at_end']}")
+    chains = c.get("chains")
+    if chains:
+        say(
+            f"  page chains: {chains['chains']}"
+            + (f"; examples {chains['examples']}" if chains["examples"] else "")
+        )
 
 
 def print_attacks(report: dict, say: Callable[[str], None] = say_now) -> None:
@@ -755,7 +1050,10 @@ def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
     parser.add_argument("--req-rate", type=float, default=500.0, help="getFeedSkeleton requests/s")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
-        "--faults", default="all", help=f"comma list of {','.join(faultlib.ORDER)}, all or none"
+        "--faults",
+        default="all",
+        help=f"comma list of {','.join(faultlib.ORDER)} (postgres: {','.join(faultlib.PG_ORDER)}), "
+        "all or none",
     )
     parser.add_argument("--stall-seconds", type=float, help="default: 60 s scaled with --duration")
     parser.add_argument("--disk-seconds", type=float, help="default: 20 s scaled with --duration")
@@ -781,16 +1079,27 @@ def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
     parser.add_argument(
         "--snapshot-ttl", type=float, help="FEEDGEN_SNAPSHOT_TTL_SECONDS with attacks (default 120 s scaled)"
     )
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="postgres: a private PostgreSQL, one gitfeed ingest and --servers gitfeed serve",
+    )
+    parser.add_argument("--servers", type=int, default=3, help="postgres: how many gitfeed serve (default 3)")
+    parser.add_argument(
+        "--pg-seconds", type=float, default=10.0, help="postgres: how long the pg fault stops it (default 10)"
+    )
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args(argv)
+    order = faultlib.PG_ORDER if args.backend == "postgres" else faultlib.ORDER
     names = (
-        faultlib.ORDER
+        order
         if args.faults == "all"
         else ()
         if args.faults == "none"
         else tuple(n.strip() for n in args.faults.split(",") if n.strip())
     )
-    unknown = set(names) - set(faultlib.ORDER)
+    unknown = set(names) - set(order) - ({"disk"} if args.backend == "postgres" else set())
     if unknown:
         parser.error(f"unknown faults: {sorted(unknown)}")
     cfg = SoakConfig(
@@ -814,6 +1123,9 @@ def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
         attack_scale=args.attack_scale,
         attack_body_mib=args.attack_body_mib,
         snapshot_ttl=args.snapshot_ttl,
+        backend=args.backend,
+        servers=args.servers if args.backend == "postgres" else 1,
+        pg_seconds=args.pg_seconds,
     )
     cfg.json = args.json  # type: ignore[attr-defined]
     return cfg

@@ -172,15 +172,23 @@ class AuditResult:
         return text + "".join(f"\n  - {p}" for p in self.problems)
 
 
-def audit_db(db: Path, exp: Expected, *, score_tolerance: float = 1e-6) -> AuditResult:
-    """Compare the database with `exp`; every difference except borderline posts fails."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def audit_db(db: Path | str, exp: Expected, *, score_tolerance: float = 1e-6) -> AuditResult:
+    """Compare the store with `exp`; every difference except borderline posts fails. `db` is a SQLite
+    file (read-only) or a `postgresql://` URL (through the store interface, `open_db`)."""
+    from firehose.store.backend import is_postgres
+    from firehose.store.schema import open_db
+
+    if is_postgres(str(db)):
+        conn = open_db(str(db), migrate=False)
+    else:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = conn.execute(
             "SELECT uri, cid, like_count, repost_count, score_github, score_ml FROM posts"
         ).fetchall()
         duplicates = conn.execute(
-            "SELECT count(*) FROM (SELECT author, rkey FROM posts GROUP BY author, rkey HAVING count(*) > 1)"
+            "SELECT count(*) FROM"
+            " (SELECT author, rkey FROM posts GROUP BY author, rkey HAVING count(*) > 1) AS doubled"
         ).fetchone()[0]
         stored_eng = {
             uri: (kind, subject)

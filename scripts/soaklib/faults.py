@@ -8,6 +8,12 @@ Faults (each a real event, done from outside the service):
 - stall: the relay is SIGSTOPped (TCP stays open, nothing is sent) for `stall_seconds`, then SIGCONT;
 - disk: the database's filesystem is filled to the last byte for `disk_seconds`, then freed
   (without a mountable tmpfs: RLIMIT_FSIZE on the ingest process, lifted at the end).
+
+With `--backend postgres` (`PG_ORDER`; disk is SQLite's, on its tmpfs, and not done there):
+- kill: SIGKILL of `gitfeed ingest` (the soak's own restart loop restarts it);
+- leader: SIGKILL of the server whose `/xrpc/_health` says it ranks (restarted the same way);
+- pg: PostgreSQL stopped (`pg_ctl stop -m fast`: every client disconnected) for `pg_seconds`, then
+  started again on the same port with the same data.
 """
 
 from __future__ import annotations
@@ -15,14 +21,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scripts.soaklib.pace import Pace
-from scripts.soaklib.procs import RelayProcess, SmallDisk, child_by_command, db_bytes
+from scripts.soaklib.procs import PgCluster, RelayProcess, SmallDisk, child_by_command, db_bytes
 
 ORDER = ("drop", "malformed", "kill", "restart", "disk", "stall")
+PG_ORDER = ("drop", "malformed", "kill", "leader", "restart", "pg", "stall")
 EFFECT = {
     "drop": "relay resets every connection",
     "malformed": "relay sends {n} malformed frames",
@@ -30,6 +38,8 @@ EFFECT = {
     "restart": "relay killed; a new relay serves from {rewind} seqs before each cursor",
     "stall": "relay SIGSTOPped for {length:.0f}s",
     "disk": "database filesystem full for {length:.0f}s, then freed",
+    "leader": "SIGKILL the server that ranks (restarted)",
+    "pg": "PostgreSQL stopped for {length:.0f}s, then started again",
 }
 
 
@@ -54,13 +64,15 @@ def plan(
     *,
     stall_seconds: float,
     disk_seconds: float,
+    pg_seconds: float = 10.0,
     malformed: int = 200,
     rewind: int = 20_000,
     first: float = 0.12,
     last: float = 0.8,
+    order: Sequence[str] = ORDER,
 ) -> list[Fault]:
-    """Spread `names` (in ORDER) over [first, last] of the run, each moved out of a burst."""
-    names = [n for n in ORDER if n in names]
+    """Spread `names` (in `order`) over [first, last] of the run, each moved out of a burst."""
+    names = [n for n in order if n in names]
     if not names:
         return []
     step = (last - first) * duration / max(1, len(names) - 1)
@@ -71,7 +83,7 @@ def plan(
         for start, end in bursts:  # out of the burst: after it, or before it near the end of the run
             if start - 3 <= at < end + 3:
                 at = end + 3 if end + 3 <= last * duration else max(0.0, start - 5)
-        length = {"stall": stall_seconds, "disk": disk_seconds}.get(name, 0.0)
+        length = {"stall": stall_seconds, "disk": disk_seconds, "pg": pg_seconds}.get(name, 0.0)
         detail = {"malformed": {"n": malformed}, "restart": {"rewind": rewind}}.get(name, {})
         faults.append(Fault(name, round(at, 1), length, detail))
     return faults
@@ -79,17 +91,20 @@ def plan(
 
 @dataclass
 class Injector:
-    """Does and undoes faults on the live processes."""
+    """Does and undoes faults on the live processes (`cluster`: the PostgreSQL layout, else `gitfeed run`)."""
 
     relay: RelayProcess
     run_pid: Callable[[], int]
-    disk: SmallDisk
+    disk: SmallDisk | None
     db: str
     log: Callable[[str], None] = print
+    cluster: PgCluster | None = None
 
     def begin(self, fault: Fault) -> None:
         name = fault.name
-        if name == "drop":
+        if self.cluster is not None and name in ("kill", "leader", "pg"):
+            self._begin_cluster(fault)
+        elif name == "drop":
             fault.note = "dropped" if self.relay.call("/control/drop") is not None else "relay did not answer"
         elif name == "malformed":
             answer = self.relay.call(f"/control/malformed?n={fault.detail['n']}")
@@ -119,8 +134,32 @@ class Injector:
                     subprocess.run(["prlimit", f"--pid={pid}", f"--fsize={limit}"], check=False)
                 fault.note = f"RLIMIT_FSIZE {limit} on ingest pid {pid} (no tmpfs here)"
 
+    def _begin_cluster(self, fault: Fault) -> None:
+        cluster = self.cluster
+        assert cluster is not None
+        if fault.name == "kill":
+            pid = cluster.ingest.kill() if cluster.ingest else None
+            fault.note = f"killed pid {pid}" if pid else "no ingest process to kill"
+        elif fault.name == "leader":
+            ranking = cluster.ranking()
+            if len(ranking) != 1:
+                fault.note = f"no single ranking server to kill (ranking: {ranking})"
+                return
+            server = cluster.serve[ranking[0]]
+            pid = server.kill()
+            fault.detail["server"] = ranking[0]
+            fault.note = f"killed {server.name} (pid {pid}), the one that ranked"
+        elif fault.name == "pg":
+            started = time.monotonic()
+            cluster.halt()
+            fault.note = f"stopped in {time.monotonic() - started:.1f}s"
+
     def end(self, fault: Fault) -> None:
-        if fault.name == "stall":
+        if fault.name == "pg" and self.cluster is not None:
+            started = time.monotonic()
+            self.cluster.resume()
+            fault.note += f"; started again in {time.monotonic() - started:.1f}s"
+        elif fault.name == "stall":
             self.relay.signal(signal.SIGCONT)
         elif fault.name == "disk":
             if self.disk.mounted:

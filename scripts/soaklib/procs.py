@@ -1,5 +1,7 @@
 """Processes and disks seen from outside: start the relay, read RSS from /proc, find the supervisor's
-children, read the database read-only, and a size-limited filesystem for the disk-full fault.
+children, read the database read-only, and a size-limited filesystem for the disk-full fault; for
+`--backend postgres`, a private PostgreSQL cluster with one ingest and N servers (`PgCluster`), each
+kept running by a small restart loop (`Supervised`).
 
 /proc rather than psutil: nothing to install, and the harness needs only RSS, parent pids and argv.
 """
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,9 +187,10 @@ def _pg_state(url: str) -> dict:
         with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
             row = conn.execute("SELECT max(cursor) FROM sub_state").fetchone()
             counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     except psycopg.Error as error:
         return {"cursor": None, "counters": {}, "error": str(error).strip()}
-    return {"cursor": row[0] if row else None, "counters": counters}
+    return {"cursor": row[0] if row else None, "counters": counters, "bytes": int(size)}
 
 
 def db_bytes(db: Path) -> int:
@@ -294,3 +298,174 @@ class AttackProcess:
                 self.process.wait(timeout)
             self._reader.join(5)
         return next((line for line in reversed(self.lines) if line.get("done")), None)
+
+
+@dataclass
+class Supervised:
+    """A process the soak keeps running, as `gitfeed run`'s supervisor keeps ingest: restarted after any
+    exit it did not ask for, 0.5 s doubling to 10 s (reset after a healthy minute). `starts` and
+    `exits` are wall-clock times (the load generator's failures are matched against them)."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log: object  # a binary file for stdout and stderr
+    process: subprocess.Popen | None = None
+    starts: list[float] = field(default_factory=list)
+    exits: list[tuple[float, int | None]] = field(default_factory=list)
+    _stopping: bool = False
+
+    def start(self) -> Supervised:
+        self._spawn()
+        threading.Thread(target=self._watch, name=f"supervise-{self.name}", daemon=True).start()
+        return self
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=REPO,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.starts.append(time.time())
+
+    def _watch(self) -> None:
+        restarts = 0
+        while not self._stopping:
+            assert self.process is not None
+            code = self.process.wait()
+            if self._stopping:
+                return
+            self.exits.append((time.time(), code))
+            restarts = 0 if time.time() - self.starts[-1] > 60 else restarts + 1
+            time.sleep(min(10.0, 0.5 * 2 ** (restarts - 1)))
+            if not self._stopping:
+                self._spawn()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None and self.process.poll() is None else None
+
+    def kill(self, sig: int = signal.SIGKILL) -> int | None:
+        """Signal the running process (the supervisor restarts it); its pid, or None when none runs."""
+        pid = self.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        return pid
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping = True
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def health(base: str, timeout: float = 1.0) -> dict | None:
+    """`GET /xrpc/_health` of a server (its JSON whatever the status), None when it does not answer."""
+    try:
+        with urllib.request.urlopen(base + "/xrpc/_health", timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:  # 503 (stale, store away) still says who ranks
+        with contextlib.suppress(ValueError, OSError):
+            return json.loads(error.read())
+        return None
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class PgCluster:
+    """N `gitfeed serve` and one `gitfeed ingest` on a private PostgreSQL cluster (the test helper's:
+    Debian's binaries, loopback, trust auth), each supervised; `halt`/`resume` stop and start PostgreSQL."""
+
+    workdir: Path
+    servers: int
+    env: dict[str, str]
+    log: object
+    url: str = ""
+    ports: list[int] = field(default_factory=list)
+    serve: list[Supervised] = field(default_factory=list)
+    ingest: Supervised | None = None
+    _cluster: object = None
+
+    def start_database(self) -> str:
+        from tests.support.stores import Cluster
+
+        self._cluster = Cluster()
+        self.url = self._cluster.database()
+        return self.url
+
+    @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    def start(self, relay_url: str, ports: list[int]) -> None:
+        env = dict(self.env, FEEDGEN_DATABASE_URL=self.url)
+        env.pop("FEEDGEN_SQLITE_LOCATION", None)
+        cli = [sys.executable, "-m", "gitfeed.cli"]
+        self.ports = list(ports)
+        self.ingest = Supervised(
+            "ingest", [*cli, "ingest", "--source", "relay", "--endpoint", relay_url], env, self.log
+        ).start()
+        for i, port in enumerate(self.ports):
+            argv = [*cli, "serve", "--port", str(port), "--host", "127.0.0.1"]
+            self.serve.append(Supervised(f"serve{i}", argv, env, self.log).start())
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until every server answers and holds a snapshot of every feed."""
+        deadline = time.monotonic() + timeout
+        pending = set(range(len(self.serve)))
+        while pending and time.monotonic() < deadline:
+            for i in list(pending):
+                body = health(self.bases[i])
+                snapshots = (body or {}).get("cluster", {}).get("snapshots") or {}
+                if body and body.get("feeds") and len(snapshots) >= len(body["feeds"]):
+                    pending.discard(i)
+            time.sleep(0.3)
+        if pending:
+            raise RuntimeError(f"servers {sorted(pending)} did not come up within {timeout:.0f}s")
+
+    def ranking(self) -> list[int]:
+        """The servers whose `/xrpc/_health` says they rank."""
+        return [
+            i for i, base in enumerate(self.bases) if (health(base) or {}).get("cluster", {}).get("ranks")
+        ]
+
+    def pids(self) -> dict[str, int | None]:
+        out: dict[str, int | None] = {s.name: s.pid for s in self.serve}
+        out["ingest"] = self.ingest.pid if self.ingest else None
+        pg = self._cluster.pg.postmaster_pid() if self._cluster is not None else None
+        out["postgres"] = pg
+        return out
+
+    def halt(self) -> None:
+        self._cluster.pg.halt()
+
+    def resume(self) -> None:
+        self._cluster.pg.resume()
+
+    def stop(self) -> None:
+        """Ingest first (its cursor saved), then the servers; the database stays for the audit."""
+        if self.ingest is not None:
+            self.ingest.stop(30)
+        for server in self.serve:
+            server._stopping = True
+            if server.process is not None and server.process.poll() is None:
+                server.process.send_signal(signal.SIGTERM)
+        for server in self.serve:
+            server.stop(15)
+
+    def close(self) -> None:
+        self.stop()
+        if self._cluster is not None:
+            self._cluster.stop()
+            self._cluster = None
