@@ -393,8 +393,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                 f"soak: workdir {workdir}; database {db}: a private PostgreSQL cluster on loopback; "
                 f"{cfg.servers} gitfeed serve and one gitfeed ingest, each restarted when it dies"
             )
-            if "disk" in cfg.faults:
-                say("soak: no disk fault on PostgreSQL (it fills SQLite's tmpfs); the others as scheduled")
+            say("soak: no disk fault on PostgreSQL (it fills SQLite's tmpfs); the others as scheduled")
         else:
             db = disk.path / "gitfeed.db"
             say(
@@ -789,6 +788,7 @@ def cluster_figures(
     lines = reader.lines if reader is not None else []
     failover: Counter[str] = Counter()
     live: Counter[str] = Counter()
+    live_at: list[tuple[float, int, str]] = []
     by_server: dict[str, Counter[str]] = {}
     unlogged = 0
     for _, line in lines:
@@ -798,6 +798,8 @@ def cluster_figures(
             t = wall - t0
             down = any(lo <= t <= hi for lo, hi in windows.get(server, []))
             (failover if down else live)[f"server {server} {kind}"] += 1
+            if not down and len(live_at) < 20:
+                live_at.append((round(t, 1), server, kind))
         for server, status in line.get("by_server", {}).items():
             by_server.setdefault(server, Counter()).update(status)
     leader = None
@@ -840,6 +842,7 @@ def cluster_figures(
         "failover_detail": dict(failover),
         "failed_live": sum(live.values()) + max(0, unlogged),
         "failed_live_detail": dict(live) | ({"not logged": unlogged} if unlogged > 0 else {}),
+        "failed_live_at": live_at,
         "by_server": {k: dict(v) for k, v in sorted(by_server.items())},
         "leader": leader,
         "pg_outage": outage,
@@ -996,6 +999,8 @@ def print_cluster(c: dict, say: Callable[[str], None] = say_now) -> None:
     say(f"  down spans (s into the run, +{SETTLE_SECONDS:.0f}s settle): {c['down']}")
     say(f"  failover (connection failures on a server while down): {c['failover']} {c['failover_detail']}")
     say(f"  failed on a live server: {c['failed_live']} {c['failed_live_detail']}")
+    if c.get("failed_live_at"):
+        say(f"    first ones (s into the run, server, kind): {c['failed_live_at']}")
     say(f"  ranking at the end: {c['ranking_at_end']}")
     chains = c.get("chains")
     if chains:

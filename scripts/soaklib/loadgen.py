@@ -43,18 +43,25 @@ from urllib.parse import quote, urlsplit
 
 TIMEOUT_SECONDS = 10.0  # the AppView gives up after 10 s
 EJECT_SECONDS = 1.0  # a server that failed a connection is passed over this long
+IDLE_SECONDS = 4.0  # a keep-alive connection idle this long is closed before reuse (uvicorn closes at 5 s)
 MAX_FAILS_LOGGED = 1000  # failures listed per report line (the rest are only counted)
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection; reconnects after a failure."""
+    """One keep-alive HTTP/1.1 connection; reconnects after a failure, and before reusing one that sat
+    idle IDLE_SECONDS (the server may have closed it: as a proxy's upstream idle timeout, shorter than
+    the server's keep-alive). With several servers a worker's connection to one of them idles while its
+    requests to the others are slow."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0
 
     async def get(self, path: str) -> tuple[int, bytes]:
+        if self.writer is not None and time.monotonic() - self.used > IDLE_SECONDS:
+            self.close()
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
@@ -86,6 +93,7 @@ class Connection:
                 body += chunk[:-2]
         else:
             body = await self.reader.readexactly(length)
+        self.used = time.monotonic()
         if close:
             self.close()
         return status, body
