@@ -56,6 +56,7 @@ import httpx
 
 from tests.support.servicetokens import Directory, Keypair, make_jwt
 
+ATTACKS = ("cursors", "tokens", "hostile", "bodies", "flood")  # what --only names
 MAX_IN_FLIGHT = 24  # per attack: past it a slot is skipped (counted), so a slow server bounds the attack
 
 GET_FEED_SKELETON = "app.bsky.feed.getFeedSkeleton"
@@ -327,15 +328,20 @@ class Attacker:
             end = self.args.duration - 1.0
             s, scale = self.at, self.args.scale
             self.replay_age = self.args.ttl + s(10)  # a cursor's snapshot is gone by then
-            await asyncio.gather(
-                self.capture(up, end, rate=2 * scale),
-                self.replay(up + self.replay_age, end, rate=20 * scale, cap=10_000),
-                self.tokens(up + s(15), end, rate=20 * scale, cap=15_000),
-                self.hostile(up + s(15), end, rate=2 * scale, cap=2_000),
-                self.bodies(up + s(20), end, every=s(30), cap=24),
-                self.flood(up + s(10), end, rate=10 * scale, cap=8_000),
-                self.flood_reads(up + s(10), end, rate=2 * scale, cap=2_000),
-            )
+            attacks = {
+                "cursors": lambda: asyncio.gather(
+                    self.capture(up, end, rate=2 * scale),
+                    self.replay(up + self.replay_age, end, rate=20 * scale, cap=10_000),
+                ),
+                "tokens": lambda: self.tokens(up + s(15), end, rate=20 * scale, cap=15_000),
+                "hostile": lambda: self.hostile(up + s(15), end, rate=2 * scale, cap=2_000),
+                "bodies": lambda: self.bodies(up + s(20), end, every=s(30), cap=24),
+                "flood": lambda: asyncio.gather(
+                    self.flood(up + s(10), end, rate=10 * scale, cap=8_000),
+                    self.flood_reads(up + s(10), end, rate=2 * scale, cap=2_000),
+                ),
+            }
+            await asyncio.gather(*(run() for name, run in attacks.items() if name in self.args.only))
             await self.scrape_metrics()
             for client in self.clients.values():
                 await client.aclose()
@@ -624,7 +630,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ttl", type=float, default=120.0, help="the server's FEEDGEN_SNAPSHOT_TTL_SECONDS")
     parser.add_argument("--aud", default="did:web:soak.local", help="the server's service DID")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--only",
+        default=",".join(ATTACKS),
+        help=f"comma-separated attacks to run (default all: {','.join(ATTACKS)})",
+    )
     args = parser.parse_args(argv)
+    args.only = set(args.only.split(","))
+    if args.only - set(ATTACKS):
+        parser.error(f"unknown attacks: {sorted(args.only - set(ATTACKS))}")
     if args.t0 is None:
         args.t0 = time.time()
     return args
