@@ -8,11 +8,14 @@
   notification always finds its row; snapshots older than the TTL are pruned then (each feed keeps its
   newest).
 - **Following** (`ClusterLink`): every server's link thread `LISTEN`s on its own connection, loads each
-  new snapshot once and hands it to the service, which serves from memory only. The same thread reads the
-  store's small state every tick (moderation version, newest feedback id, cursor keys: `StoreState`), so
-  bans, pins and feedback written anywhere reach every server without a query per request. When the
-  connection breaks (PostgreSQL restarting) the thread reconnects with backoff, takes LISTEN again and
-  catches up with the newest snapshot of each feed (`newest`); meanwhile the servers answer from memory.
+  new snapshot once (`Snapshot.from_bytes`, interned into the server's `ItemTable`, so a follower keeps
+  each post's item once like the ranking server) and hands it to the service, which serves from memory
+  only. A row in another format (published by an older or newer gitfeed during an upgrade) is passed
+  over with a warning, never misread. The same thread reads the store's small state every tick
+  (moderation version, newest feedback id, cursor keys: `StoreState`), so bans, pins and feedback
+  written anywhere reach every server without a query per request. When the connection breaks
+  (PostgreSQL restarting) the thread reconnects with backoff, takes LISTEN again and catches up with the
+  newest snapshot of each feed (`newest`); meanwhile the servers answer from memory.
 - **A cursor from another server** names a published snapshot: in memory, or loaded by id (`load`).
 
 On SQLite (one machine) nothing here runs: each server ranks for itself, as before.
@@ -27,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from feedserver.moderation import Moderation, load_moderation
-from feedserver.ranking import Snapshot
+from feedserver.ranking import ItemTable, Snapshot
 from firehose.store import backend
 from firehose.store.backend import LOCK_RANKER, Connection
 
@@ -80,21 +83,34 @@ def publish(conn: Connection, snapshot: Snapshot, now: float, ttl_seconds: float
         conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, snapshot.snapshot_id))
 
 
-def load(conn: Connection, snapshot_id: str) -> Snapshot | None:
-    """A published snapshot by id (a cursor made on another server), None when pruned or never published."""
+def load(conn: Connection, snapshot_id: str, *, table: ItemTable | None = None) -> Snapshot | None:
+    """A published snapshot by id (a cursor made on another server), its items interned in `table` (the
+    server's); None when pruned, never published, or unreadable (`_read`)."""
     row = conn.execute("SELECT body FROM snapshots WHERE snapshot_id = ?", (snapshot_id,)).fetchone()
-    return None if row is None else Snapshot.from_bytes(bytes(row[0]))
+    return None if row is None else _read(snapshot_id, bytes(row[0]), table)
 
 
-def newest(conn: Connection, feed: str | None = None) -> list[Snapshot]:
-    """The newest published snapshot of each feed (or of `feed`)."""
+def newest(conn: Connection, feed: str | None = None, *, table: ItemTable | None = None) -> list[Snapshot]:
+    """The newest published snapshot of each feed (or of `feed`) that this server can read."""
     rows = conn.execute(
-        "SELECT s.body FROM snapshots s JOIN (SELECT feed, max(published_ts) AS ts FROM snapshots"
-        " GROUP BY feed) n ON n.feed = s.feed AND n.ts = s.published_ts"
+        "SELECT s.snapshot_id, s.body FROM snapshots s JOIN (SELECT feed, max(published_ts) AS ts"
+        " FROM snapshots GROUP BY feed) n ON n.feed = s.feed AND n.ts = s.published_ts"
         + (" WHERE s.feed = ?" if feed else ""),
         (feed,) if feed else (),
     ).fetchall()
-    return [Snapshot.from_bytes(bytes(row[0])) for row in rows]
+    found = (_read(str(snapshot_id), bytes(body), table) for snapshot_id, body in rows)
+    return [snapshot for snapshot in found if snapshot is not None]
+
+
+def _read(snapshot_id: str, body: bytes, table: ItemTable | None) -> Snapshot | None:
+    """A row's snapshot, or None (logged) when it is in another format: a row published by an older
+    or newer gitfeed during an upgrade is passed over (the ranking server soon publishes a readable
+    one; a cursor that names it is served by the frame fallback), never misread."""
+    try:
+        return Snapshot.from_bytes(body, table=table)
+    except ValueError as error:
+        log.warning("cluster: snapshot %s passed over: %s", snapshot_id, error)
+        return None
 
 
 class ClusterLink:
@@ -112,8 +128,10 @@ class ClusterLink:
         on_state: Callable[[StoreState, Moderation | None], None],
         on_leader: Callable[[bool], None] = lambda _: None,
         rank: bool = True,
+        table: ItemTable | None = None,
     ) -> None:
         self.url = url
+        self.table = table  # the server's item table: every snapshot loaded is interned there
         self.on_snapshot = on_snapshot
         self.on_state = on_state
         self.on_leader = on_leader
@@ -176,7 +194,7 @@ class ClusterLink:
     def _catch_up(self, session: Connection) -> None:
         """After a (re)connect: the newest snapshot of each feed (notifications may have been missed)."""
         self._state = None
-        for snapshot in newest(session):
+        for snapshot in newest(session, table=self.table):
             self._deliver(snapshot)
 
     def _tick(self, session: Connection) -> None:
@@ -192,7 +210,7 @@ class ClusterLink:
         for _, snapshot_id in session.notifies(TICK_SECONDS):
             if snapshot_id in self._seen:
                 continue
-            snapshot = load(session, snapshot_id)
+            snapshot = load(session, snapshot_id, table=self.table)
             if snapshot is not None:
                 self._deliver(snapshot)
 

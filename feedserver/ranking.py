@@ -16,9 +16,11 @@ import math
 import secrets
 import struct
 import sys
+import threading
 import time
+import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
@@ -69,38 +71,236 @@ ITEM_PREFIX = len(b'{"post":"')  # an item is {"post":"URI"}; a plain one is exa
 ITEM_SUFFIX = len(b'"}')
 SNAPSHOT_OVERHEAD_BYTES = 1024  # the object, its dicts and small fields, counted per snapshot
 MAX_FOUND = 256  # uri -> id lookups (pins, `gitfeed feed`) remembered per snapshot
-_WIRE_MAGIC = b"GFSNAP1\n"  # the compact form's first bytes (`Snapshot.to_bytes`)
+COMPACT_MIN_BYTES = 1 << 20  # dead item bytes below this are not worth a compaction
+WIRE_MAGIC = b"GFSNAP2\n"  # the compact form's first bytes (`Snapshot.to_bytes`); 2: item table
+WIRE_PREFIX = b"GFSNAP"  # every version's (an older or newer one is refused by name)
 
 
-@dataclass
+class ItemTable:
+    """Every kept snapshot's items stored once: each post's skeleton JSON (`{"post":"URI"}`)
+    pre-encoded back to back in one bytes buffer, with its post id, its author (as an int code into
+    one author list) and a count of the snapshots holding it. Consecutive snapshots of a feed (and
+    feeds that share posts) share almost all their items, so a snapshot only adds its own order: an
+    int32 slot per rank into this table (`Snapshot.slots`) and its scores.
+
+    Entries are found by post id and checked by the uri's hash (SQLite can reuse the id of a deleted
+    newest row: the new post gets an entry of its own). An entry no snapshot holds any more is freed
+    at once (its slot reused); its bytes stay in the buffer until dead bytes outweigh live ones, then
+    the buffer is compacted (slots keep their numbers, so snapshots are untouched). `nbytes` is what
+    the table holds: the buffer (dead bytes included), the per-slot arrays, the index and the authors.
+
+    Thread-safe: builds intern from worker threads, pages read on the event loop. Readers take the
+    `(buffer, starts, ends)` triple at once (`state`); writers publish new ones, never edit them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.state: tuple[bytes, np.ndarray, np.ndarray] = (
+            b"",
+            np.zeros(0, np.uint32),
+            np.zeros(0, np.uint32),
+        )
+        self._size = 0  # slots handed out so far (live or free); the arrays may be longer
+        self.ids = np.zeros(0, dtype=np.int64)  # per slot (a live slot's id never changes)
+        self.author_codes = np.zeros(0, dtype=np.int32)  # per slot
+        self._hashes = np.zeros(0, dtype=np.int64)
+        self._refs = np.zeros(0, dtype=np.int32)
+        self._indexed = np.zeros(0, dtype=bool)  # live and the entry its id is found by
+        self._free: list[int] = []  # freed slots, reused first
+        self._index_ids = np.zeros(0, dtype=np.int64)  # indexed slots' ids, sorted
+        self._index_slots = np.zeros(0, dtype=np.int32)
+        self._index_dirty = False  # entries freed since the index was sorted
+        self.authors: list[str] = []  # code -> name ("" once freed)
+        self._author_codes: dict[str, int] = {}
+        self._author_refs: list[int] = []  # live entries per author
+        self._free_authors: list[int] = []
+        self._author_bytes = 0
+        self.live_bytes = 0  # item bytes of live entries
+        self.dead_bytes = 0  # item bytes of freed entries still in the buffer
+
+    def __len__(self) -> int:
+        """Live entries."""
+        return self._size - len(self._free)
+
+    @property
+    def nbytes(self) -> int:
+        """What the table holds: the buffer (dead bytes too), the arrays, the index, the authors."""
+        buffer, starts, ends = self.state
+        arrays = (starts, ends, self.ids, self.author_codes, self._hashes, self._refs, self._indexed)
+        return (
+            len(buffer)
+            + sum(a.nbytes for a in arrays)
+            + self._index_ids.nbytes
+            + self._index_slots.nbytes
+            + sys.getsizeof(self._author_codes)
+            + sys.getsizeof(self.authors)
+            + 8 * len(self._author_refs)
+            + self._author_bytes
+        )
+
+    def intern(self, ids: np.ndarray, uris: list[str], authors: list[str]) -> np.ndarray:
+        """The slots (int32) of these posts (ids unique), adding the ones not stored yet; each slot
+        returned is held once more, until `release`."""
+        count = len(uris)
+        hashes = np.fromiter(map(hash, uris), dtype=np.int64, count=count)
+        ids = np.asarray(ids, dtype=np.int64)
+        with self._lock:
+            if self._index_dirty:
+                self._reindex()
+            slots = np.full(count, -1, dtype=np.int32)
+            if len(self._index_ids) and count:
+                where = np.minimum(np.searchsorted(self._index_ids, ids), len(self._index_ids) - 1)
+                candidates = self._index_slots[where]
+                same_id = self._index_ids[where] == ids
+                hit = same_id & (self._hashes[candidates] == hashes)
+                slots[hit] = candidates[hit]
+                self._indexed[candidates[same_id & ~hit]] = False  # a reused id: the old post's entry
+            missing = np.flatnonzero(slots < 0)
+            if len(missing):
+                new = [uris[i] for i in missing.tolist()]
+                who = [authors[i] for i in missing.tolist()]
+                slots[missing] = self._add(ids[missing], hashes[missing], new, who)
+            self._refs[slots] += 1
+            return slots
+
+    def _add(self, ids: np.ndarray, hashes: np.ndarray, uris: list[str], authors: list[str]) -> np.ndarray:
+        count = len(uris)
+        encoded = orjson.dumps([{"post": uri} for uri in uris])[1:-1]  # one allocation, not one per item
+        if b"\\" in encoded:  # some item needed an escape: measure each
+            lengths = np.fromiter((len(orjson.dumps({"post": u})) for u in uris), dtype=np.int64, count=count)
+        else:  # each item is exactly {"post":"URI"}: its length follows from the uri's
+            lengths = np.fromiter(
+                (len(u) if u.isascii() else len(u.encode()) for u in uris), dtype=np.int64, count=count
+            )
+            lengths += ITEM_PREFIX + ITEM_SUFFIX
+        buffer, starts, ends = self.state
+        offset = len(buffer) + 1 if buffer else 0  # items are comma-separated
+        new_ends = offset + np.cumsum(lengths + 1) - 1
+        reused = min(count, len(self._free))
+        slots = np.empty(count, dtype=np.int32)
+        slots[:reused] = [self._free.pop() for _ in range(reused)]
+        slots[reused:] = np.arange(self._size, self._size + count - reused, dtype=np.int32)
+        self._size += count - reused
+        size = self._size
+        starts, ends = _grown(starts, size, copy=True), _grown(ends, size, copy=True)
+        self.ids, self.author_codes = _grown(self.ids, size), _grown(self.author_codes, size)
+        self._hashes, self._refs = _grown(self._hashes, size), _grown(self._refs, size)
+        self._indexed = _grown(self._indexed, size)
+        starts[slots], ends[slots] = new_ends - lengths, new_ends
+        self.ids[slots], self._hashes[slots] = ids, hashes
+        self.author_codes[slots] = [self._author(a) for a in authors]
+        self._refs[slots] = 0
+        self._indexed[slots] = True
+        self.state = (buffer + b"," + encoded if buffer else encoded, starts, ends)
+        self.live_bytes += int(lengths.sum())
+        self._reindex()
+        return slots
+
+    def _author(self, name: str) -> int:
+        code = self._author_codes.get(name)
+        if code is None:
+            if self._free_authors:
+                code = self._free_authors.pop()
+                self.authors[code] = name
+            else:
+                code = len(self.authors)
+                self.authors.append(name)
+                self._author_refs.append(0)
+            self._author_codes[name] = code
+            self._author_bytes += sys.getsizeof(name)
+        self._author_refs[code] += 1
+        return code
+
+    def _reindex(self) -> None:
+        indexed = np.flatnonzero(self._indexed[: self._size]).astype(np.int32)
+        order = np.argsort(self.ids[indexed], kind="stable")
+        self._index_ids, self._index_slots = self.ids[indexed][order], indexed[order]
+        self._index_dirty = False
+
+    def release(self, slots: np.ndarray) -> None:
+        """Give back slots held by `intern` (a snapshot's finalizer); entries nobody holds are freed."""
+        with self._lock:
+            self._refs[slots] -= 1
+            freed = slots[self._refs[slots] == 0]
+            if not len(freed):
+                return
+            _, starts, ends = self.state
+            size = int((ends[freed] - starts[freed]).sum())
+            self.live_bytes -= size
+            self.dead_bytes += size
+            for code in self.author_codes[freed].tolist():
+                self._author_refs[code] -= 1
+                if not self._author_refs[code]:
+                    name = self.authors[code]
+                    del self._author_codes[name]
+                    self._author_bytes -= sys.getsizeof(name)
+                    self.authors[code] = ""
+                    self._free_authors.append(code)
+            self._indexed[freed] = False
+            self._free.extend(freed.tolist())
+            self._index_dirty = True  # sorted again by the next intern (in a worker thread)
+            if self.dead_bytes > max(self.live_bytes, COMPACT_MIN_BYTES):
+                self._compact()
+
+    def _compact(self) -> None:
+        """A new buffer of the live entries only (slots keep their numbers)."""
+        buffer, starts, ends = self.state
+        live = np.flatnonzero(self._refs[: self._size] > 0)
+        parts = [buffer[s:e] for s, e in zip(starts[live].tolist(), ends[live].tolist(), strict=True)]
+        lengths = ends[live] - starts[live]
+        new_ends = np.cumsum(lengths + 1) - 1
+        starts, ends = np.zeros_like(starts), np.zeros_like(ends)
+        starts[live], ends[live] = new_ends - lengths, new_ends
+        self.state = (b",".join(parts), starts, ends)
+        self.dead_bytes = 0
+
+    def item_bytes(self, slots: np.ndarray) -> list[bytes]:
+        """The pre-encoded items of these slots, in order."""
+        buffer, starts, ends = self.state
+        return [buffer[s:e] for s, e in zip(starts[slots].tolist(), ends[slots].tolist(), strict=True)]
+
+    def hashes(self, slots: np.ndarray) -> np.ndarray:
+        return self._hashes[slots]
+
+    def codes_of(self, values: dict[str, float]) -> dict[int, float]:
+        """`values` by author code, for the authors this table has (the others are in no snapshot)."""
+        codes = self._author_codes
+        return {codes[name]: value for name, value in values.items() if name in codes}
+
+
+def _grown(array: np.ndarray, size: int, *, copy: bool = False) -> np.ndarray:
+    """`array` with room for `size` entries (grown by a quarter at least; new entries zero); a new
+    array when `copy` (one that readers may hold is never edited)."""
+    if size <= len(array):
+        return array.copy() if copy else array
+    out = np.zeros(max(size, len(array) + len(array) // 4, 64), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
+@dataclass(eq=False)
 class Snapshot:
     """One feed ranked at `built_ts`, over posts with id <= `max_id`, best first.
 
-    Stored compactly (about 100 bytes an item, `nbytes`): every item's skeleton JSON (`{"post":"URI"}`)
-    pre-encoded back to back, comma-separated, in one bytes buffer `items`, with `starts`/`ends` offsets
-    (uint32) per rank; authors as int32 codes into `author_table`; `ids`/`scores` as arrays. A viewer's
-    view (`personalize`) shares the buffer and the table and holds only its own reordered arrays
-    (`contiguous` is False). Order: score descending, then id descending.
+    Stored compactly (`own_bytes`, about 12 bytes a rank): per rank a slot (int32) into the shared
+    `ItemTable` (which holds each post's pre-encoded item, id and author once for every snapshot) and
+    the score (float64). A viewer's view (`personalize`) holds only its own reordered slots and scores,
+    and its snapshot (`base`), so the snapshot's entries stay held while the view is in use.
+    Order: score descending, then id descending.
     """
 
     snapshot_id: str
     feed: str
     built_ts: float
     max_id: int
-    ids: np.ndarray
+    table: ItemTable
+    slots: np.ndarray
     scores: np.ndarray
-    items: bytes
-    starts: np.ndarray
-    ends: np.ndarray
-    author_codes: np.ndarray
-    author_table: list[str]
-    contiguous: bool = True  # items[starts[i]:ends[j]] is ranks i..j, comma-separated
-    plain: bool = True  # no item needed a JSON escape: the uri is the item's middle
-    table_bytes: int = 0  # what `items` and `author_table` hold (shared by the views)
+    base: Snapshot | None = None  # a view's snapshot
     _found: dict[str, int | None] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.slots)
 
     @classmethod
     def ranked(
@@ -113,153 +313,184 @@ class Snapshot:
         scores: np.ndarray,
         uris: list[str],
         authors: list[str],
+        *,
+        table: ItemTable | None = None,
     ) -> Snapshot:
-        """A snapshot from its ranked rows: encodes all items in one call, into one buffer."""
-        count = len(uris)
-        whole = orjson.dumps([{"post": uri} for uri in uris])  # one allocation, not one per item
-        items = whole[1:-1]
-        plain = b"\\" not in items
-        if plain:  # each item is exactly {"post":"URI"}: its length follows from the uri's
-            lengths = np.fromiter(
-                (len(u) if u.isascii() else len(u.encode()) for u in uris), dtype=np.int64, count=count
-            )
-            lengths += ITEM_PREFIX + ITEM_SUFFIX
-        else:
-            lengths = np.fromiter((len(orjson.dumps({"post": u})) for u in uris), dtype=np.int64, count=count)
-        ends = np.cumsum(lengths + 1) - 1
-        starts = ends - lengths
-        table: dict[str, int] = {}
-        codes = np.fromiter((table.setdefault(a, len(table)) for a in authors), dtype=np.int32, count=count)
-        author_table = list(table)
-        table_bytes = len(items) + sys.getsizeof(author_table) + sum(sys.getsizeof(a) for a in author_table)
-        return cls(
-            snapshot_id=snapshot_id,
-            feed=feed,
-            built_ts=built_ts,
-            max_id=max_id,
-            ids=ids,
-            scores=scores,
-            items=items,
-            starts=starts.astype(np.uint32),
-            ends=ends.astype(np.uint32),
-            author_codes=codes,
-            author_table=author_table,
-            plain=plain,
-            table_bytes=table_bytes,
+        """A snapshot from its ranked rows, its items interned in `table` (a table of its own if None)."""
+        table = ItemTable() if table is None else table
+        slots = table.intern(ids, uris, authors)
+        snapshot = cls(
+            snapshot_id, feed, built_ts, max_id, table, slots, np.asarray(scores, dtype=np.float64)
+        )
+        weakref.finalize(snapshot, table.release, slots)
+        return snapshot
+
+    def view(self, order: np.ndarray, scores: np.ndarray) -> Snapshot:
+        """This snapshot's ranks reordered (or some left out) for one viewer: shares the table."""
+        base = self if self.base is None else self.base
+        return Snapshot(
+            self.snapshot_id,
+            self.feed,
+            self.built_ts,
+            self.max_id,
+            self.table,
+            self.slots[order],
+            scores,
+            base,
         )
 
     def to_bytes(self) -> bytes:
         """The snapshot's compact form, for publishing it through the store to the other servers
-        (`feedserver.cluster`): a small JSON header, then the per-rank arrays and the item buffer as
-        they are. `from_bytes` reads it back; a view (not contiguous) is never published."""
-        if not self.contiguous:
+        (`feedserver.cluster`): what `ranked` needs and nothing of this server's table. A small JSON
+        header (id, feed, instant, max id, count, the distinct authors), then per rank the id (<i8),
+        the score (<f8) and the author's code into the header's list (<i4), then the uris as one JSON
+        array. `from_bytes` interns it into the receiving server's table; a view is never published."""
+        if self.base is not None:
             raise ValueError("only a ranked snapshot is published, not a viewer's view")
+        distinct, codes = np.unique(self.author_codes, return_inverse=True)
         header = orjson.dumps(
             {
                 "id": self.snapshot_id,
                 "feed": self.feed,
                 "built_ts": self.built_ts,
                 "max_id": self.max_id,
-                "count": len(self.ids),
-                "plain": self.plain,
-                "authors": self.author_table,
+                "count": len(self),
+                "authors": [self.table.authors[code] for code in distinct.tolist()],
             }
         )
         arrays = (
             self.ids.astype("<i8", copy=False),
             self.scores.astype("<f8", copy=False),
-            self.starts.astype("<u4", copy=False),
-            self.ends.astype("<u4", copy=False),
-            self.author_codes.astype("<i4", copy=False),
+            codes.astype("<i4", copy=False),
         )
         return b"".join(
-            [_WIRE_MAGIC, struct.pack("<I", len(header)), header, *(a.tobytes() for a in arrays), self.items]
+            [
+                WIRE_MAGIC,
+                struct.pack("<I", len(header)),
+                header,
+                *(a.tobytes() for a in arrays),
+                orjson.dumps(self.uris),
+            ]
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Snapshot:
-        """A snapshot from `to_bytes`; raises ValueError on anything else."""
+    def from_bytes(cls, data: bytes, *, table: ItemTable | None = None) -> Snapshot:
+        """A snapshot from `to_bytes`, its items interned in `table` (the server's shared one; a table
+        of its own if None); raises ValueError on anything else, an older or newer format included."""
         view = memoryview(data)
-        if bytes(view[: len(_WIRE_MAGIC)]) != _WIRE_MAGIC:
+        magic = bytes(view[: len(WIRE_MAGIC)])
+        if magic != WIRE_MAGIC:
+            if magic.startswith(WIRE_PREFIX):
+                raise ValueError(
+                    f"published snapshot is format {magic.decode(errors='replace').strip()}, this"
+                    f" server reads {WIRE_MAGIC.decode().strip()} (written by another gitfeed version)"
+                )
             raise ValueError("not a published snapshot")
-        at = len(_WIRE_MAGIC)
-        (size,) = struct.unpack_from("<I", view, at)
-        at += 4
-        header = orjson.loads(view[at : at + size])
-        at += size
-        count = int(header["count"])
-        arrays = []
-        for dtype in ("<i8", "<f8", "<u4", "<u4", "<i4"):
-            width = np.dtype(dtype).itemsize * count
-            arrays.append(np.frombuffer(view[at : at + width], dtype=dtype).copy())
-            at += width
-        items = bytes(view[at:])
-        ids, scores, starts, ends, codes = arrays
-        author_table = list(header["authors"])
-        table_bytes = len(items) + sys.getsizeof(author_table) + sum(sys.getsizeof(a) for a in author_table)
-        return cls(
-            snapshot_id=str(header["id"]),
-            feed=str(header["feed"]),
-            built_ts=float(header["built_ts"]),
-            max_id=int(header["max_id"]),
-            ids=ids.astype(np.int64, copy=False),
-            scores=scores.astype(np.float64, copy=False),
-            items=items,
-            starts=starts.astype(np.uint32, copy=False),
-            ends=ends.astype(np.uint32, copy=False),
-            author_codes=codes.astype(np.int32, copy=False),
-            author_table=author_table,
-            plain=bool(header["plain"]),
-            table_bytes=table_bytes,
-        )
+        try:
+            at = len(WIRE_MAGIC)
+            (size,) = struct.unpack_from("<I", view, at)
+            at += 4
+            header = orjson.loads(view[at : at + size])
+            at += size
+            count, authors = int(header["count"]), list(header["authors"])
+            if count < 0 or not all(isinstance(author, str) for author in authors):
+                raise ValueError("published snapshot is inconsistent")
+            arrays = []
+            for dtype in ("<i8", "<f8", "<i4"):
+                width = np.dtype(dtype).itemsize * count
+                if at + width > len(view):
+                    raise ValueError("published snapshot is truncated")
+                arrays.append(np.frombuffer(view[at : at + width], dtype=dtype))
+                at += width
+            uris = orjson.loads(view[at:])
+            ids, scores, codes = arrays
+            if (
+                not isinstance(uris, list)
+                or len(uris) != count
+                or not all(isinstance(uri, str) for uri in uris)
+                or (count and not 0 <= codes.min() <= codes.max() < len(authors))
+            ):
+                raise ValueError("published snapshot is inconsistent")
+            return cls.ranked(
+                str(header["id"]),
+                str(header["feed"]),
+                float(header["built_ts"]),
+                int(header["max_id"]),
+                ids.astype(np.int64),
+                scores.astype(np.float64),
+                uris,
+                [authors[code] for code in codes.tolist()],
+                table=table,
+            )
+        except (KeyError, TypeError, struct.error) as error:
+            raise ValueError(f"published snapshot is malformed ({error!r})") from error
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Post ids in rank order (gathered from the table)."""
+        return self.table.ids[self.slots]
+
+    @property
+    def author_codes(self) -> np.ndarray:
+        return self.table.author_codes[self.slots]
 
     @property
     def own_bytes(self) -> int:
-        """Bytes of the per-rank arrays (all a view adds on top of its snapshot)."""
-        arrays = (self.ids, self.scores, self.starts, self.ends, self.author_codes)
-        return SNAPSHOT_OVERHEAD_BYTES + sum(a.nbytes for a in arrays)
+        """Bytes of the per-rank arrays (all a snapshot or a view adds on top of the shared table)."""
+        return SNAPSHOT_OVERHEAD_BYTES + self.slots.nbytes + self.scores.nbytes
 
     @property
     def nbytes(self) -> int:
-        """What keeping this snapshot costs: its arrays, buffer and author table."""
-        return self.own_bytes + self.table_bytes
+        """What keeping this snapshot alone costs: its arrays and its table (shared by the others)."""
+        return self.own_bytes + self.table.nbytes
 
     @property
     def frame(self) -> tuple[str, int, int]:
         """(feed, instant in ms, max post id): what a cursor can rebuild this snapshot from."""
         return (self.feed, round(self.built_ts * 1000), self.max_id)
 
+    def id_at(self, index: int) -> int:
+        return int(self.table.ids[self.slots[index]])
+
     def item(self, index: int) -> bytes:
-        return self.items[self.starts[index] : self.ends[index]]
+        return self.table.item_bytes(self.slots[index : index + 1])[0]
+
+    def items(self, indices: list[int] | range) -> list[bytes]:
+        """The pre-encoded items at these ranks."""
+        if isinstance(indices, range) and indices.step == 1:
+            return self.table.item_bytes(self.slots[indices.start : indices.stop])
+        return self.table.item_bytes(self.slots[list(indices)])
 
     def uri(self, index: int) -> str:
-        start, end = int(self.starts[index]), int(self.ends[index])
-        if self.plain:
-            return self.items[start + ITEM_PREFIX : end - ITEM_SUFFIX].decode()
-        return orjson.loads(self.items[start:end])["post"]
+        return _uri_of(self.item(index))
 
     def author(self, index: int) -> str:
-        return self.author_table[self.author_codes[index]]
+        return self.table.authors[self.table.author_codes[self.slots[index]]]
 
     @property
     def uris(self) -> list[str]:
         """Every uri in rank order (decoded on demand: for display and tests, not the hot path)."""
-        return [self.uri(i) for i in range(len(self))]
+        return [_uri_of(item) for item in self.items(range(len(self)))]
 
     def id_of(self, uri: str) -> int | None:
-        """The post id of `uri` if it is in this snapshot (found in the buffer, remembered)."""
+        """The post id of `uri` if it is in this snapshot (found by the uri's hash, checked, remembered)."""
         if uri in self._found:
             return self._found[uri]
-        needle = b"{" + orjson.dumps({"post": uri})[1:]  # the whole item: it cannot occur inside another
-        offset = self.items.find(needle)
         found = None
-        if offset >= 0:
-            where = np.flatnonzero(self.starts == offset)
-            found = int(self.ids[where[0]]) if len(where) else None
+        for index in np.flatnonzero(self.table.hashes(self.slots) == hash(uri)).tolist():
+            if self.uri(index) == uri:
+                found = self.id_at(index)
+                break
         if len(self._found) >= MAX_FOUND:
             self._found.clear()
         self._found[uri] = found
         return found
+
+
+def _uri_of(item: bytes) -> str:
+    if b"\\" in item:
+        return orjson.loads(item)["post"]
+    return item[ITEM_PREFIX:-ITEM_SUFFIX].decode()
 
 
 def score(
@@ -296,8 +527,10 @@ def build_snapshot(
     *,
     now: float | None = None,
     max_id: int | None = None,
+    table: ItemTable | None = None,
 ) -> Snapshot:
-    """Rank one feed from the store. `now`/`max_id` rebuild a past snapshot's frame (cursor fallback).
+    """Rank one feed from the store. `now`/`max_id` rebuild a past snapshot's frame (cursor fallback);
+    its items go into `table` (the server's shared one; a table of its own if None).
 
     Candidates are the newest posts of the feed inside the decay horizon (a few per kept slot);
     replies (unless settings include them) and posts of inactive accounts are left out here.
@@ -340,33 +573,27 @@ def build_snapshot(
         scores[keep],
         [rows[i][1] for i in keep],
         [rows[i][2] for i in keep],
+        table=table,
     )
 
 
 def personalize(snapshot: Snapshot, factors: dict[str, float], hidden_ids: Iterable[int]) -> Snapshot:
     """The snapshot re-ranked for one viewer: authors scaled by feedback, requested-less posts out.
 
-    Vectorized over the snapshot (one factor lookup per distinct author); shares the item buffer.
+    Vectorized over the snapshot (one lookup per author the viewer has feedback on); shares the table.
     """
-    scores = snapshot.scores
+    scores, ids = snapshot.scores, snapshot.ids
     if factors:
-        table = snapshot.author_table
-        per_author = np.fromiter((factors.get(a, 1.0) for a in table), dtype=np.float64, count=len(table))
-        scores = scores * per_author[snapshot.author_codes]
-    ranked = order(scores, snapshot.ids)
+        codes = snapshot.table.codes_of(factors)
+        if codes:
+            per_author = np.ones(len(snapshot.table.authors), dtype=np.float64)
+            per_author[list(codes)] = list(codes.values())
+            scores = scores * per_author[snapshot.author_codes]
+    ranked = order(scores, ids)
     hidden = np.fromiter(hidden_ids, dtype=np.int64)
     if len(hidden):
-        ranked = ranked[~np.isin(snapshot.ids[ranked], hidden)]
-    return replace(
-        snapshot,
-        ids=snapshot.ids[ranked],
-        scores=scores[ranked],
-        starts=snapshot.starts[ranked],
-        ends=snapshot.ends[ranked],
-        author_codes=snapshot.author_codes[ranked],
-        contiguous=False,
-        _found={},
-    )
+        ranked = ranked[~np.isin(ids[ranked], hidden)]
+    return snapshot.view(ranked, scores[ranked])
 
 
 def position_after(snapshot: Snapshot, last_score: float, last_id: int) -> int:
@@ -401,18 +628,10 @@ class Page:
         ]
 
     def items_json(self) -> bytes:
-        """The items as a JSON array, sliced from the snapshot's buffer (the fast path: a page of
-        consecutive ranks of a snapshot is one slice)."""
-        snapshot, indices = self.snapshot, self.indices
+        """The items as a JSON array, joined from the table's pre-encoded items."""
         parts = [orjson.dumps({"post": uri, "reason": PIN_REASON}) for uri in self.pins]
-        if not indices:
-            pass
-        elif isinstance(indices, range) and snapshot.contiguous:
-            parts.append(snapshot.items[snapshot.starts[indices.start] : snapshot.ends[indices.stop - 1]])
-        else:
-            items = snapshot.items
-            starts, ends = snapshot.starts[indices].tolist(), snapshot.ends[indices].tolist()
-            parts.extend(items[s:e] for s, e in zip(starts, ends, strict=True))
+        if self.indices:
+            parts.extend(self.snapshot.items(self.indices))
         return b"[" + b",".join(parts) + b"]"
 
 
@@ -433,7 +652,7 @@ def cut_page(
     pins = list(pins[:limit])
     wanted = limit - len(pins)
     indices: list[int] | range = []
-    ids, total = snapshot.ids, len(snapshot)
+    total = len(snapshot)
     index = start
     last_score, last_id = math.inf, 0
     banned_a, banned_p = moderation.banned_authors, moderation.banned_posts
@@ -445,12 +664,12 @@ def cut_page(
             if (
                 (not banned_a or snapshot.author(index) not in banned_a)
                 and (not banned_p or snapshot.uri(index) not in banned_p)
-                and (not skip_ids or int(ids[index]) not in skip_ids)
+                and (not skip_ids or snapshot.id_at(index) not in skip_ids)
             ):
                 indices.append(index)
             index += 1
     if index > start:
-        last_score, last_id = float(snapshot.scores[index - 1]), int(ids[index - 1])
+        last_score, last_id = float(snapshot.scores[index - 1]), snapshot.id_at(index - 1)
     return Page(
         snapshot=snapshot,
         pins=pins,

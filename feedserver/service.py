@@ -42,6 +42,7 @@ from feedserver.feeds import FEEDS, FeedDefinition
 from feedserver.metrics import Metrics
 from feedserver.moderation import Moderation, load_moderation
 from feedserver.ranking import (
+    ItemTable,
     Page,
     RankWeights,
     Snapshot,
@@ -113,6 +114,7 @@ class FeedService:
         self._next_feedback_load = 0.0
         self._next_prune = 0.0
         self._current: dict[str, Snapshot] = {}
+        self.items = ItemTable()  # every snapshot's items, stored once (the budget counts it once)
         self._build_seconds: dict[str, float] = {}  # the last build time of each feed
         self._data_version: dict[str, object] = {}
         self._next_check: dict[str, float] = {}
@@ -139,6 +141,7 @@ class FeedService:
             str(self.target),
             on_snapshot=lambda snapshot: self._call_soon(self._received, snapshot),
             on_state=lambda state, moderation: self._call_soon(self._state_moved, state, moderation),
+            table=self.items,
         )
         self._link.start()
         await asyncio.to_thread(self._link.connected.wait, 5.0)  # the newest snapshots are in (or later)
@@ -297,7 +300,7 @@ class FeedService:
 
     def _load_row(self, snapshot_id: str) -> Snapshot | None:
         with self._load_lock:
-            return cluster.load(self._feedback_conn, snapshot_id)
+            return cluster.load(self._feedback_conn, snapshot_id, table=self.items)
 
     # --- state shared by all requests ----------------------------------------------------------
 
@@ -368,6 +371,7 @@ class FeedService:
                 self.weights,
                 now=self.clock() if now is None else now,
                 max_id=max_id,
+                table=self.items,
             )
         if self.metrics:
             self.metrics.snapshot_builds.labels(definition.name, "fallback" if max_id else "fresh").inc()
@@ -407,7 +411,7 @@ class FeedService:
 
     def _newest_published(self, feed: str) -> Snapshot | None:
         with self._load_lock:
-            found = cluster.newest(self._feedback_conn, feed)
+            found = cluster.newest(self._feedback_conn, feed, table=self.items)
         return found[0] if found else None
 
     def refresh_interval(self) -> float:

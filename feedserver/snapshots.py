@@ -1,13 +1,16 @@
 """The snapshots a server keeps for paging readers, within one byte budget.
 
-Every kept snapshot and every viewer's view of one counts its bytes (`Snapshot.nbytes`, a view its
-`own_bytes`: it shares its snapshot's buffer). Past FEEDGEN_SNAPSHOT_BUDGET_MB the least recently used
-go first (views before snapshots; a snapshot takes its views with it), and so does anything unused
-for FEEDGEN_SNAPSHOT_TTL_SECONDS (idle time, not age: a snapshot rebuilt for an old cursor's frame is
-as old as the frame, and must still serve the next pages). Each feed's current snapshot is never
-dropped: the budget bounds everything else. A reader whose snapshot was dropped is served by the
-cursor fallback (`FeedService.page`): the same frame (instant + max post id) rebuilt once, found here
-by `frame()` by every request that carries a cursor of that frame.
+Every kept snapshot and every viewer's view of one counts its own arrays (`Snapshot.own_bytes`), and
+each item table they share (`ranking.ItemTable`, one per server: every item's encoded bytes, id and
+author, stored once) counts once, whole, dead bytes included (`ItemTable.nbytes`): `bytes` is what
+the kept snapshots hold, not a sum of what each would hold alone. Past FEEDGEN_SNAPSHOT_BUDGET_MB the
+least recently used go first (views before snapshots; a snapshot takes its views with it), and so
+does anything unused for FEEDGEN_SNAPSHOT_TTL_SECONDS (idle time, not age: a snapshot rebuilt for an
+old cursor's frame is as old as the frame, and must still serve the next pages). A table entry no
+snapshot holds any more is freed at once (`ItemTable.release`, the snapshot's finalizer). Each feed's
+current snapshot is never dropped: the budget bounds everything else. A reader whose snapshot was
+dropped is served by the cursor fallback (`FeedService.page`): the same frame (instant + max post
+id) rebuilt once, found here by `frame()` by every request that carries a cursor of that frame.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from feedserver.ranking import Snapshot
+from feedserver.ranking import ItemTable, Snapshot
 
 MAX_KEPT_SNAPSHOTS = 512
 MAX_VIEWS = 128
@@ -30,7 +33,8 @@ class SnapshotCache:
         self.budget_bytes = budget_bytes
         self.ttl_seconds = ttl_seconds
         self.clock = clock
-        self.bytes = 0
+        self._own_bytes = 0  # the kept snapshots' and views' own arrays
+        self._tables: dict[int, tuple[ItemTable, int]] = {}  # id -> (table, kept snapshots using it)
         self.evicted = 0  # snapshots dropped for the budget or the count cap (not age)
         self._kept: OrderedDict[str, Snapshot] = OrderedDict()  # least recently used first
         self._used: dict[str, float] = {}
@@ -41,11 +45,18 @@ class SnapshotCache:
     def __len__(self) -> int:
         return len(self._kept)
 
+    @property
+    def bytes(self) -> int:
+        """What the kept snapshots and views hold: their own arrays and, once each, the tables they share."""
+        return self._own_bytes + sum(table.nbytes for table, _ in self._tables.values())
+
     def put(self, snapshot: Snapshot, *, current: bool = False) -> None:
         if snapshot.snapshot_id not in self._kept:
             self._kept[snapshot.snapshot_id] = snapshot
             self._frames[snapshot.frame] = snapshot.snapshot_id
-            self.bytes += snapshot.nbytes
+            self._own_bytes += snapshot.own_bytes
+            table, users = self._tables.get(id(snapshot.table), (snapshot.table, 0))
+            self._tables[id(table)] = (table, users + 1)
         self._kept.move_to_end(snapshot.snapshot_id)
         self._used[snapshot.snapshot_id] = self.clock()
         if current:
@@ -79,18 +90,23 @@ class SnapshotCache:
         if key in self._views or key[0] not in self._kept:
             return  # its snapshot is gone meanwhile: not kept (it would hold the buffer unaccounted)
         self._views[key] = view
-        self.bytes += view.own_bytes
+        self._own_bytes += view.own_bytes
         while len(self._views) > MAX_VIEWS:
             self._drop_view(next(iter(self._views)))
         self._trim()
 
     def _drop_view(self, key: ViewKey) -> None:
-        self.bytes -= self._views.pop(key).own_bytes
+        self._own_bytes -= self._views.pop(key).own_bytes
 
     def _drop(self, snapshot_id: str) -> None:
         snapshot = self._kept.pop(snapshot_id)
         del self._used[snapshot_id]
-        self.bytes -= snapshot.nbytes
+        self._own_bytes -= snapshot.own_bytes
+        table, users = self._tables[id(snapshot.table)]
+        if users > 1:
+            self._tables[id(table)] = (table, users - 1)
+        else:
+            del self._tables[id(table)]
         if self._frames.get(snapshot.frame) == snapshot_id:
             del self._frames[snapshot.frame]
         for key in [k for k in self._views if k[0] == snapshot_id]:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from feedserver.app import create_app
 from feedserver.feeds import FEEDS
-from feedserver.ranking import RankWeights, score
+from feedserver.ranking import ItemTable, RankWeights, Snapshot, score
 from tests.support.seed import Post, ban, feed_at, insert_posts, make_db, pin, server_settings, set_account
 
 SKELETON = "/xrpc/app.bsky.feed.getFeedSkeleton"
@@ -157,38 +157,111 @@ def test_account_deactivation_applies_on_the_next_snapshot(db_path_seeded: Path)
     db.conn.close()
 
 
+def _published(uris: list[str], ids: list[int] | None = None, snapshot_id: str = "abc123") -> Snapshot:
+    count = len(uris)
+    return Snapshot.ranked(
+        snapshot_id,
+        "github",
+        1700000000.123,
+        42,
+        np.array(ids if ids is not None else range(count, 0, -1), dtype=np.int64),
+        np.linspace(1, 0.1, count),
+        uris,
+        [f"did:plc:author{i % 2}" for i in range(count)],
+    )
+
+
 @pytest.mark.parametrize(
     "uris", [["at://did:plc:a/app.bsky.feed.post/1"], ['at://did:plc:b/x/"q', "at://c/é"], []]
 )
 def test_a_snapshot_round_trips_through_its_compact_form(uris: list[str]) -> None:
     """What the ranking server publishes is what every other server pages (feedserver.cluster)."""
     from feedserver.moderation import Moderation
-    from feedserver.ranking import Snapshot, cut_page, personalize
+    from feedserver.ranking import cut_page, personalize
 
-    count = len(uris)
-    snapshot = Snapshot.ranked(
-        "abc123",
-        "github",
-        1700000000.123,
-        42,
-        np.arange(count, 0, -1),
-        np.linspace(1, 0.1, count),
-        uris,
-        [f"did:plc:author{i % 2}" for i in range(count)],
-    )
-    again = Snapshot.from_bytes(snapshot.to_bytes())
-    assert (again.snapshot_id, again.feed, again.frame, again.plain) == (
+    snapshot = _published(uris)
+    follower = ItemTable()
+    again = Snapshot.from_bytes(snapshot.to_bytes(), table=follower)
+    assert again.table is follower and again.base is None
+    assert (again.snapshot_id, again.feed, again.frame) == (
         snapshot.snapshot_id,
         snapshot.feed,
         snapshot.frame,
-        snapshot.plain,
     )
-    assert again.uris == snapshot.uris and again.nbytes == snapshot.nbytes
+    assert again.ids.tolist() == snapshot.ids.tolist() and again.scores.tolist() == snapshot.scores.tolist()
+    assert again.uris == snapshot.uris
+    assert [again.author(i) for i in range(len(again))] == [snapshot.author(i) for i in range(len(snapshot))]
+    assert again.own_bytes == snapshot.own_bytes and again.nbytes == snapshot.nbytes
     assert (
         cut_page(again, 0, 50, Moderation()).items_json()
         == cut_page(snapshot, 0, 50, Moderation()).items_json()
     )
     with pytest.raises(ValueError, match="view"):
         personalize(snapshot, {"did:plc:author0": 0.5}, []).to_bytes()
-    with pytest.raises(ValueError):
-        Snapshot.from_bytes(b"not a snapshot")
+
+
+def test_a_follower_interns_what_it_loads_into_its_own_table() -> None:
+    """Consecutive published snapshots share their posts on a follower as on the ranking server."""
+    first = _published([f"at://did:plc:a/app.bsky.feed.post/{i}" for i in range(100)], list(range(1, 101)))
+    second = _published(
+        [f"at://did:plc:a/app.bsky.feed.post/{i}" for i in range(10, 110)], list(range(11, 111))
+    )
+    follower = ItemTable()
+    kept = [Snapshot.from_bytes(first.to_bytes(), table=follower)]
+    held = follower.nbytes
+    kept.append(Snapshot.from_bytes(second.to_bytes(), table=follower))
+    assert len(follower) == 110 and follower.nbytes < 1.5 * held  # the 90 shared posts stored once
+    assert kept[1].uris == second.uris
+    del kept[0]
+    assert len(follower) == 100  # the first one's own posts freed with it
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"not a snapshot", "not a published snapshot"),
+        (b"GFSNAP1\n\x10\x00\x00\x00{}", "format GFSNAP1, this server reads GFSNAP2"),
+        (b"GFSNAP9\n", "format GFSNAP9"),
+        (b"GFSNAP2\n\x02", "malformed"),
+        (b"GFSNAP2\n\x02\x00\x00\x00{}", "malformed"),
+        ("cut", "truncated"),
+        ("uris", "inconsistent"),
+    ],
+)
+def test_a_body_in_another_form_is_refused_not_misread(body: bytes | str, message: str) -> None:
+    """An old row (published before the item table) or a damaged one is a clear ValueError."""
+    whole = _published(
+        ["at://did:plc:a/app.bsky.feed.post/1", "at://did:plc:a/app.bsky.feed.post/2"]
+    ).to_bytes()
+    if body == "cut":
+        body = whole[: whole.index(b'["at://') - 4]
+    elif body == "uris":
+        body = whole[: whole.index(b'["at://')] + b'["at://only/one"]'
+    with pytest.raises(ValueError, match=message):
+        Snapshot.from_bytes(body)
+
+
+def test_a_published_row_in_another_form_is_passed_over(postgres_url: str, caplog) -> None:
+    """During an upgrade the snapshots table can hold rows an older gitfeed wrote: a follower's catch-up
+    and a cursor's load pass them over (logged) instead of failing or misreading them."""
+    from feedserver import cluster
+    from firehose.store.schema import open_db
+
+    conn = open_db(postgres_url).conn
+    try:
+        snapshot = _published(["at://did:plc:a/app.bsky.feed.post/1"], snapshot_id="new")
+        cluster.publish(conn, snapshot, 100.0, 3600.0)
+        for snapshot_id, feed, ts in (("old-ml", "ml", 100.0), ("old-github", "github", 50.0)):
+            conn.execute(
+                "INSERT INTO snapshots (snapshot_id, feed, built_ts, max_id, published_ts, body)"
+                " VALUES (?, ?, 1.0, 1, ?, ?)",
+                (snapshot_id, feed, ts, b"GFSNAP1\n\x02\x00\x00\x00{}"),
+            )
+        table = ItemTable()
+        found = cluster.newest(conn, table=table)
+        assert [s.snapshot_id for s in found] == ["new"] and found[0].table is table
+        assert found[0].uris == snapshot.uris
+        assert cluster.load(conn, "old-github", table=table) is None
+        assert "snapshot old-ml passed over: published snapshot is format GFSNAP1" in caplog.text
+    finally:
+        conn.close()
