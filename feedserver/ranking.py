@@ -28,7 +28,7 @@ import orjson
 from feedserver.feeds import FeedDefinition
 from feedserver.moderation import PIN_REASON, Moderation, visible_sql
 from firehose.settings import Settings
-from firehose.store.backend import Connection
+from firehose.store.backend import Connection, read_transaction
 
 DECAY_HORIZON_HALF_LIVES = 10  # older than this contributes < 1/1000 of a fresh post
 CANDIDATES_PER_SLOT = 4  # candidates fetched per feed position kept
@@ -517,7 +517,8 @@ def order(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.lexsort((-ids, -scores))
 
 
-_COLUMNS = "id, uri, author, score_github, score_ml, like_count, repost_count, created_ts, indexed_ts"
+_NUMERIC = ("id", "score_github", "score_ml", "like_count", "repost_count", "created_ts", "indexed_ts")
+ID_CHUNK = 900  # ids per `IN (...)` when reading the kept rows' uris (under SQLite's 999 variables)
 
 
 def build_snapshot(
@@ -534,36 +535,36 @@ def build_snapshot(
 
     Candidates are the newest posts of the feed inside the decay horizon (a few per kept slot);
     replies (unless settings include them) and posts of inactive accounts are left out here.
+    The candidates' numeric columns are read in one query (straight into one float array), and the
+    uris and authors of the kept ones only, by id, in the same read transaction.
     """
     # Millisecond instant: exactly what a cursor carries, so a rebuild from a cursor scores identically.
     now = round((time.time() if now is None else now) * 1000) / 1000
-    if max_id is None:
-        row = conn.execute("SELECT coalesce(max(id), 0) FROM posts").fetchone()
-        max_id = int(row[0])
     horizon = min(weights.retention_seconds, DECAY_HORIZON_HALF_LIVES * weights.half_life_hours * 3600.0)
     if definition.newest_first:
         horizon = weights.retention_seconds
     cap = weights.max_posts if definition.newest_first else weights.max_posts * CANDIDATES_PER_SLOT
     sql = f"""
-        SELECT {_COLUMNS} FROM posts
+        SELECT {", ".join(_NUMERIC)} FROM posts
         WHERE created_ts >= :since AND id <= :max_id
           AND {definition.where} AND {visible_sql(weights.include_replies)}
         ORDER BY created_ts DESC LIMIT :cap
     """
-    params = {"since": now - horizon, "max_id": max_id, "cap": cap, **weights.thresholds}
-    rows = conn.execute(sql, params).fetchall()
-    count = len(rows)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
-    columns = {
-        "score_github": np.fromiter((r[3] for r in rows), dtype=np.float64, count=count),
-        "score_ml": np.fromiter((r[4] for r in rows), dtype=np.float64, count=count),
-        "like_count": np.fromiter((r[5] for r in rows), dtype=np.float64, count=count),
-        "repost_count": np.fromiter((r[6] for r in rows), dtype=np.float64, count=count),
-        "created_ts": np.fromiter((r[7] for r in rows), dtype=np.float64, count=count),
-        "indexed_ts": np.fromiter((r[8] for r in rows), dtype=np.float64, count=count),
-    }
-    scores = score(definition, columns, now, weights)
-    keep = order(scores, ids)[: weights.max_posts]
+    with read_transaction(conn):
+        if max_id is None:
+            row = conn.execute("SELECT coalesce(max(id), 0) FROM posts").fetchone()
+            max_id = int(row[0])
+        params = {"since": now - horizon, "max_id": max_id, "cap": cap, **weights.thresholds}
+        rows = conn.execute(sql, params).fetchall()
+        numeric = np.array(rows, dtype=np.float64).reshape(len(rows), len(_NUMERIC))
+        ids = numeric[:, 0].astype(np.int64)  # exact: ids are far below 2**53
+        columns = {name: numeric[:, i] for i, name in enumerate(_NUMERIC) if i}
+        scores = score(definition, columns, now, weights)
+        keep = order(scores, ids)[: weights.max_posts]
+        names = _uris_and_authors(conn, ids[keep].tolist())
+    found = np.fromiter((int(i) in names for i in ids[keep]), dtype=bool, count=len(keep))
+    keep = keep[found]  # none missing inside one read transaction; kept as a guard
+    kept_ids = ids[keep].tolist()
     return Snapshot.ranked(
         secrets.token_hex(6),
         definition.name,
@@ -571,10 +572,22 @@ def build_snapshot(
         max_id,
         ids[keep],
         scores[keep],
-        [rows[i][1] for i in keep],
-        [rows[i][2] for i in keep],
+        [names[i][0] for i in kept_ids],
+        [names[i][1] for i in kept_ids],
         table=table,
     )
+
+
+def _uris_and_authors(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str]]:
+    out: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for post_id, uri, author in conn.execute(
+            f"SELECT id, uri, author FROM posts WHERE id IN ({marks})", chunk
+        ).fetchall():
+            out[post_id] = (uri, author)
+    return out
 
 
 def personalize(snapshot: Snapshot, factors: dict[str, float], hidden_ids: Iterable[int]) -> Snapshot:
