@@ -241,21 +241,51 @@ def stored_posts(conn: Connection, uris: Sequence[str]) -> dict[str, dict[str, A
 
 def show_less(conn: Connection, uris: Sequence[str], cap: int, now: float) -> int:
     """Queue the stored posts among `uris` that a subscriber asked to see less of (inside the caller's
-    transaction); a uri we do not store is ignored, so a stranger can only point at our own posts."""
+    transaction); a uri we do not store is ignored, so a stranger can only point at our own posts.
+
+    A post already queued is counted (its reason becomes show_less, its scores the stored ones) in one
+    UPDATE, its record left as it is: only posts entering the queue are read and encoded, so asking
+    about the same posts again costs a few index lookups each."""
     if cap <= 0 or not uris:
         return 0
-    posts = stored_posts(conn, uris)
-    queued = [
+    wanted = sorted(set(uris))
+    queued = _counted_again(conn, wanted)
+    posts = stored_posts(conn, [uri for uri in wanted if uri not in queued])
+    entering = [
         QueuedPost(
-            uri,
-            _queued_record(conn, uri) or record_from_post(row),
-            "show_less",
-            {"github": row["score_github"], "ml": row["score_ml"]},
+            uri, record_from_post(row), "show_less", {"github": row["score_github"], "ml": row["score_ml"]}
         )
         for uri, row in posts.items()
     ]
-    enqueue(conn, queued, cap, now)
-    return len(queued)
+    if entering:
+        enqueue(conn, entering, cap, now)
+    elif queued:
+        trim(conn, "show_less", cap)
+    return len(queued) + len(entering)
+
+
+def _counted_again(conn: Connection, uris: Sequence[str]) -> set[str]:
+    """Count one more show_less request on each of `uris` already queued (and stored, not labeled);
+    returns those uris. The scores are the stored post's, as `enqueue` would set them."""
+    found: set[str] = set()
+    for chunk in _chunks(uris):
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT q.uri FROM label_queue q JOIN posts p ON p.uri = q.uri WHERE q.uri IN ({marks})"
+            " AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.uri = q.uri)",
+            list(chunk),
+        ).fetchall()
+        again = [row[0] for row in rows]
+        if again:
+            conn.execute(
+                "UPDATE label_queue SET reason = 'show_less', requests = requests + 1,"
+                " score_github = (SELECT p.score_github FROM posts p WHERE p.uri = label_queue.uri),"
+                " score_ml = (SELECT p.score_ml FROM posts p WHERE p.uri = label_queue.uri)"
+                f" WHERE uri IN ({','.join('?' * len(again))})",
+                again,
+            )
+            found.update(again)
+    return found
 
 
 def _queued_record(conn: Connection, uri: str) -> dict[str, Any] | None:
