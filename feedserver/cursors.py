@@ -99,17 +99,20 @@ class CursorCodec:
             raise ValueError("cursor secret must not be empty")
         self.clock = clock
         self.key_id = key_id(keys[0].secret)
-        self._keys = {key_id(k.secret): (self._derive(k.secret), k.until) for k in reversed(keys)}
+        self._keys = {key_id(k.secret): (self._keyed(k.secret), k.until) for k in reversed(keys)}
         self._key = self._keys[self.key_id][0]
 
     @staticmethod
-    def _derive(secret: bytes) -> bytes:
-        return hashlib.sha256(b"gitfeed-cursor\x00" + secret).digest()
+    def _keyed(secret: bytes) -> hmac.HMAC:
+        """The secret's HMAC with its key's pads hashed once: each cursor's MAC copies it (same digest)."""
+        return hmac.new(hashlib.sha256(b"gitfeed-cursor\x00" + secret).digest(), digestmod=hashlib.sha256)
 
-    def _mac(self, payload: bytes, key: bytes | None = None) -> bytes:
-        return hmac.new(key or self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+    def _mac(self, payload: bytes, key: hmac.HMAC | None = None) -> bytes:
+        mac = (self._key if key is None else key).copy()
+        mac.update(payload)
+        return mac.digest()[:_MAC_BYTES]
 
-    def _valid_keys(self, kid: str | None) -> list[bytes]:
+    def _valid_keys(self, kid: str | None) -> list[hmac.HMAC]:
         now = self.clock()
         if kid is None:  # a cursor made before key ids
             return [key for key, until in self._keys.values() if until is None or until > now]
