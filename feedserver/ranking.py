@@ -95,6 +95,7 @@ class ItemTable:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._pending: list[np.ndarray] = []  # slots given back while the table was busy
         self.state: tuple[bytes, np.ndarray, np.ndarray] = (
             b"",
             np.zeros(0, np.uint32),
@@ -145,6 +146,7 @@ class ItemTable:
         hashes = np.fromiter(map(hash, uris), dtype=np.int64, count=count)
         ids = np.asarray(ids, dtype=np.int64)
         with self._lock:
+            self._drain()
             if self._index_dirty:
                 self._reindex()
             slots = np.full(count, -1, dtype=np.int32)
@@ -161,6 +163,7 @@ class ItemTable:
                 who = [authors[i] for i in missing.tolist()]
                 slots[missing] = self._add(ids[missing], hashes[missing], new, who)
             self._refs[slots] += 1
+            self._drain()  # what finalizers gave back meanwhile
             return slots
 
     def _add(self, ids: np.ndarray, hashes: np.ndarray, uris: list[str], authors: list[str]) -> np.ndarray:
@@ -218,29 +221,44 @@ class ItemTable:
         self._index_dirty = False
 
     def release(self, slots: np.ndarray) -> None:
-        """Give back slots held by `intern` (a snapshot's finalizer); entries nobody holds are freed."""
-        with self._lock:
-            self._refs[slots] -= 1
-            freed = slots[self._refs[slots] == 0]
-            if not len(freed):
-                return
-            _, starts, ends = self.state
-            size = int((ends[freed] - starts[freed]).sum())
-            self.live_bytes -= size
-            self.dead_bytes += size
-            for code in self.author_codes[freed].tolist():
-                self._author_refs[code] -= 1
-                if not self._author_refs[code]:
-                    name = self.authors[code]
-                    del self._author_codes[name]
-                    self._author_bytes -= sys.getsizeof(name)
-                    self.authors[code] = ""
-                    self._free_authors.append(code)
-            self._indexed[freed] = False
-            self._free.extend(freed.tolist())
-            self._index_dirty = True  # sorted again by the next intern (in a worker thread)
-            if self.dead_bytes > max(self.live_bytes, COMPACT_MIN_BYTES):
-                self._compact()
+        """Give back slots held by `intern` (a snapshot's finalizer); entries nobody holds are freed.
+
+        Never waits: a finalizer can run on the event loop, or inside `intern` itself (the garbage
+        collector runs at any allocation), so while the table is busy the slots are left for whoever
+        holds it to give back (`_drain`, before it lets go)."""
+        self._pending.append(slots)  # atomic under the GIL
+        while self._pending and self._lock.acquire(blocking=False):
+            try:
+                self._drain()
+            finally:
+                self._lock.release()
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._release(self._pending.pop())
+
+    def _release(self, slots: np.ndarray) -> None:
+        self._refs[slots] -= 1
+        freed = slots[self._refs[slots] == 0]
+        if not len(freed):
+            return
+        _, starts, ends = self.state
+        size = int((ends[freed] - starts[freed]).sum())
+        self.live_bytes -= size
+        self.dead_bytes += size
+        for code in self.author_codes[freed].tolist():
+            self._author_refs[code] -= 1
+            if not self._author_refs[code]:
+                name = self.authors[code]
+                del self._author_codes[name]
+                self._author_bytes -= sys.getsizeof(name)
+                self.authors[code] = ""
+                self._free_authors.append(code)
+        self._indexed[freed] = False
+        self._free.extend(freed.tolist())
+        self._index_dirty = True  # sorted again by the next intern (in a worker thread)
+        if self.dead_bytes > max(self.live_bytes, COMPACT_MIN_BYTES):
+            self._compact()
 
     def _compact(self) -> None:
         """A new buffer of the live entries only (slots keep their numbers)."""
@@ -322,7 +340,7 @@ class Snapshot:
         snapshot = cls(
             snapshot_id, feed, built_ts, max_id, table, slots, np.asarray(scores, dtype=np.float64)
         )
-        weakref.finalize(snapshot, table.release, slots)
+        weakref.finalize(snapshot, table.release, slots).atexit = False
         return snapshot
 
     def view(self, order: np.ndarray, scores: np.ndarray) -> Snapshot:

@@ -78,3 +78,16 @@ def test_the_buffer_is_compacted_once_freed_bytes_outweigh_live_ones() -> None:
     gc.collect()
     assert table.dead_bytes == 0 and table.nbytes < before - COMPACT_MIN_BYTES  # compacted
     assert keep.uris == [uri(0)] and len(table) == 1
+
+
+def test_a_snapshot_dropped_while_the_table_is_busy_is_given_back_after() -> None:
+    # A finalizer may run inside intern (the garbage collector) or beside it: it never waits.
+    table = ItemTable()
+    keep = snapshot(table, [1], [uri(1)])
+    gone = snapshot(table, [2, 3], [uri(2), uri(3)])
+    with table._lock:
+        del gone
+        gc.collect()
+        assert len(table) == 3  # not yet
+    snapshot(table, [1], [uri(1)])  # the next intern gives the slots back first
+    assert len(table) == 1 and keep.uris == [uri(1)]
