@@ -92,7 +92,13 @@ class FeedService:
         self._loads: dict[str, asyncio.Task[Snapshot | None]] = {}
         self._absent: OrderedDict[str, float] = OrderedDict()
         self._load_lock = threading.Lock()
-        self.cluster_counts = {"published": 0, "received": 0, "loaded": 0, "load_missed": 0}
+        self.cluster_counts = {
+            "published": 0,
+            "received": 0,
+            "loaded": 0,
+            "load_missed": 0,
+            "expired_store_away": 0,
+        }
         self.settings = settings
         self.metrics = metrics
         self.clock = clock
@@ -513,9 +519,11 @@ class FeedService:
         else:
             state = self.codec.decode(cursor, feed=definition.name, viewer=viewer)
             snapshot = self.snapshots.get(state.snapshot_id)
+            if snapshot is None and self._link is not None and not self._link.connected.is_set():
+                snapshot = self._in_memory_or_expired(definition, state)
             if snapshot is None and self._link is not None:
                 snapshot = await self._published(state.snapshot_id)  # made on another server
-            if viewer and state.feedback_version > self.feedback.seen:
+            if viewer and state.feedback_version > self.feedback.seen and self._store_reachable():
                 await self._catch_up_feedback()
             if snapshot is not None:
                 view = await self._view_async(snapshot, viewer, state.feedback_version)
@@ -565,6 +573,21 @@ class FeedService:
         page, next_cursor = await self.page(definition, limit, cursor, viewer)
         tail = b"}" if next_cursor is None else b',"cursor":"' + next_cursor.encode() + b'"}'
         return b'{"feed":' + page.items_json() + tail
+
+    def _store_reachable(self) -> bool:
+        return self._link is None or self._link.connected.is_set()
+
+    def _in_memory_or_expired(self, definition: FeedDefinition, state: CursorState) -> Snapshot:
+        """With the store away (the cluster link lost it), a cursor whose snapshot this server lacks is
+        served from a kept snapshot of its frame or answered expired at once: loading it, or rebuilding
+        it, would wait for a connection the pool cannot give (seconds each, holding the request)."""
+        frame = (definition.name, round(state.built_ts * 1000), state.max_id)
+        snapshot = self.snapshots.frame(frame)
+        if snapshot is None:
+            self.cluster_counts["expired_store_away"] += 1
+            raise ExpiredCursorError("cursor has expired: load the feed again from the top")
+        self.fallback_counts["shared"] += 1
+        return snapshot
 
     def _feedback_version_at_most(self, viewer: str | None, state: CursorState) -> int:
         return state.feedback_version if self.feedback.get(viewer) is not None else 0

@@ -10,6 +10,7 @@ so it can be stopped and started again): one ranks and publishes, any one answer
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import signal
 import threading
@@ -231,6 +232,12 @@ def test_serving_and_ingest_survive_a_postgresql_restart(
         close_pool(target)  # this process's pooled connections would only break
         close_pool(store)
         first = servers[0].page("github", 10).json()
+        with connect(store) as conn:
+            codec = CursorCodec(load_or_create_secret(conn, ""))
+        # a cursor whose snapshot (and frame) no server holds: its page needs the store
+        nowhere = dataclasses.replace(
+            codec.decode(first["cursor"], feed="github", viewer=None), snapshot_id="gone", built_ts=1.0
+        )
         pg.halt()
         halted = time.monotonic()
         assert ingest.poll() is None, "ingest was still running when PostgreSQL stopped"
@@ -238,6 +245,12 @@ def test_serving_and_ingest_survive_a_postgresql_restart(
         for server in servers:
             assert server.page("github", 10).status_code == 200
             assert server.page("github", 10, first["cursor"]).status_code == 200
+        # ...and one no server holds is answered expired at once (no wait for a connection), so the app
+        # reloads from the top, which memory serves.
+        asked = time.monotonic()
+        refused = servers[1].page("github", 10, codec.encode(nowhere))
+        assert refused.status_code == 400 and "expired" in refused.text, refused.text
+        assert time.monotonic() - asked < 4.0, "waited for the store (a pool connection takes 5 s to fail)"
         time.sleep(max(0.0, 2.0 - (time.monotonic() - halted)))
         for server in servers:
             assert server.page("all", 5).status_code == 200
