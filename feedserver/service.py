@@ -519,7 +519,7 @@ class FeedService:
         else:
             state = self.codec.decode(cursor, feed=definition.name, viewer=viewer)
             snapshot = self.snapshots.get(state.snapshot_id)
-            if snapshot is None and self._link is not None and not self._link.connected.is_set():
+            if snapshot is None and not self._store_reachable():
                 snapshot = self._in_memory_or_expired(definition, state)
             if snapshot is None and self._link is not None:
                 snapshot = await self._published(state.snapshot_id)  # made on another server

@@ -159,13 +159,19 @@ class Embedder:
             raise _missing(f"cannot load {self.source!r} ({error})") from error
         st.max_seq_length = min(max_seq_length, st.max_seq_length or max_seq_length)
         st.eval()
+        self.dim = int(
+            st.get_embedding_dimension()
+            if hasattr(st, "get_embedding_dimension")
+            else st.get_sentence_embedding_dimension()
+        )
         self._autocast = None
         self._onnx: OnnxEncoder | None = None
         self.runtime = pick_runtime(runtime, self.precision, self.device, st)
         self.batch_size = batch_size or auto_batch_size(self.device, self.runtime)
         if self.runtime == "onnx":
             cache = Path(onnx_cache_dir) if onnx_cache_dir else None
-            self._onnx = OnnxEncoder(st, threads=threads or torch.get_num_threads(), cache_dir=cache)
+            threads = threads or torch.get_num_threads()
+            self._onnx = OnnxEncoder(st, dim=self.dim, threads=threads, cache_dir=cache)
         elif self.precision == "fp16" and self.device != "cpu":
             st.half()
         elif self.precision == "bf16":
@@ -175,13 +181,7 @@ class Embedder:
                 raise ValueError("int8 embedding is a CPU option; use fp16 on a GPU")
             st = _quantize_int8(st)
         self.model = st
-        self.dim = int(
-            st.get_embedding_dimension()
-            if hasattr(st, "get_embedding_dimension")
-            else st.get_sentence_embedding_dimension()
-        )
         self._torch = torch
-        self._static: np.ndarray | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Embedder:
@@ -230,28 +230,6 @@ class Embedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-
-    def static(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dim) mean of the model's input token embeddings, L2-normalized: no transformer layers.
-
-        About 50x cheaper than `encode` (a tokenizer call and a table lookup), and it already knows that
-        "llama", "pretraining" and "LoRA" sit near each other, so the prefilter uses it to turn away
-        everyday posts without running the model.
-        """
-        if self._static is None:
-            table = self.model[0].auto_model.get_input_embeddings().weight
-            self._static = table.detach().float().cpu().numpy()
-        out = np.zeros((len(texts), self._static.shape[1]), dtype=np.float32)
-        if not texts:
-            return out
-        ids = self.model.tokenizer(
-            list(texts), add_special_tokens=False, truncation=True, max_length=self.model.max_seq_length
-        )["input_ids"]
-        for row, tokens in enumerate(ids):
-            if tokens:
-                out[row] = self._static[tokens].mean(axis=0)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
 
     def describe(self) -> str:
         runtime = "ONNX Runtime" if self._onnx is not None else "torch"

@@ -54,25 +54,22 @@ def _weights_key(st: Any) -> str:
     return digest.hexdigest()[:24]
 
 
-class _Pooled:
+def _pooled(transformer: Any) -> Any:
     """transformer -> mean over the attention mask -> L2 norm, as one traceable module."""
+    import torch
 
-    def __new__(cls, transformer: Any) -> Any:
-        import torch
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer = transformer
 
-        class Pooled(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.transformer = transformer
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=1)
 
-            def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-                out = self.transformer(input_ids=input_ids, attention_mask=attention_mask)
-                hidden = out.last_hidden_state
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                return torch.nn.functional.normalize(mean, dim=1)
-
-        return Pooled().eval()
+    return Pooled().eval()
 
 
 def export_int8(st: Any, cache_dir: Path | None = None) -> Path:
@@ -94,7 +91,7 @@ def export_int8(st: Any, cache_dir: Path | None = None) -> Path:
         fp32 = Path(tmp) / "model.onnx"
         with torch.inference_mode():
             torch.onnx.export(
-                _Pooled(st[0].auto_model),
+                _pooled(st[0].auto_model),
                 (sample["input_ids"], sample["attention_mask"]),
                 str(fp32),
                 input_names=["input_ids", "attention_mask"],
@@ -112,10 +109,11 @@ def export_int8(st: Any, cache_dir: Path | None = None) -> Path:
 class OnnxEncoder:
     """`encode(texts)` -> (n, dim) float32, L2-normalized; texts batched by token length (little padding)."""
 
-    def __init__(self, st: Any, *, threads: int = 0, cache_dir: Path | None = None) -> None:
+    def __init__(self, st: Any, *, dim: int, threads: int = 0, cache_dir: Path | None = None) -> None:
         import onnxruntime as ort
 
         self.tokenizer = st.tokenizer
+        self.dim = dim
         self.max_seq_length = int(st.max_seq_length)
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self.path = export_int8(st, cache_dir)
@@ -131,7 +129,7 @@ class OnnxEncoder:
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length)["input_ids"]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        out = np.zeros((len(ids), 0), dtype=np.float32)
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(ids[i]) for i in rows)
@@ -140,8 +138,5 @@ class OnnxEncoder:
             for r, i in enumerate(rows):
                 input_ids[r, : len(ids[i])] = ids[i]
                 mask[r, : len(ids[i])] = 1
-            (embedded,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
-            if out.shape[1] == 0:
-                out = np.zeros((len(ids), embedded.shape[1]), dtype=np.float32)
-            out[rows] = embedded
+            (out[rows],) = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return out
