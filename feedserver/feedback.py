@@ -13,7 +13,7 @@ most the cap), and what was dropped counted (`FeedbackBook.stats`).
 from __future__ import annotations
 
 import threading
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 
 from feedserver.moderation import author_of
@@ -34,6 +34,8 @@ MAX_CONTEXT_CHARS = 2000
 MAX_REQ_ID_CHARS = 100
 LOAD_BATCH_ROWS = 5000  # rows read per query when loading feedback
 SWEEP_SECONDS = 60.0  # how often every viewer is pruned by age
+BUDGET_REFILL_SECONDS = 60.0  # a viewer's store budget refills in full over this long
+BUDGET_MAX_VIEWERS = 50_000  # viewers whose budget is tracked (least recently seen forgotten: full again)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,8 @@ class FeedbackBook:
 
     `stats` counts the work and what was dropped: `loads`, `rows_loaded`, `dropped_cap` (past
     FEEDGEN_FEEDBACK_MAX_PER_VIEWER), `dropped_age` (past FEEDGEN_FEEDBACK_RETENTION_DAYS); the
-    service adds `dropped_disk_full` (interactions not stored because the disk was full).
+    service adds `dropped_disk_full` (interactions not stored because the disk was full) and
+    `dropped_rate` (past a viewer's `InteractionBudget`).
     """
 
     def __init__(self, cap: int, retention_seconds: float) -> None:
@@ -197,6 +200,31 @@ class FeedbackBook:
                     if not len(feedback):
                         del self.viewers[viewer]
             return self.seen
+
+
+class InteractionBudget:
+    """How many interactions each viewer may have stored: a token bucket of `capacity` (the per-viewer
+    cap) refilled over BUDGET_REFILL_SECONDS. Past it a call is still answered 200 and what did not fit
+    is counted, never written: the cap on kept rows bounds memory, this bounds the work (an insert, a
+    prune and a reload per call) that one account can make the server do. The Bluesky app sends a
+    viewer's seen posts every few seconds, far inside it."""
+
+    def __init__(self, capacity: int, refill_seconds: float = BUDGET_REFILL_SECONDS) -> None:
+        self.capacity = capacity
+        self.rate = capacity / refill_seconds
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # viewer -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def admit(self, viewer: str, wanted: int, now: float) -> int:
+        """How many of `wanted` interactions may be stored now (taken from the viewer's budget)."""
+        with self._lock:
+            tokens, at = self._buckets.pop(viewer, (float(self.capacity), now))
+            tokens = min(float(self.capacity), tokens + max(0.0, now - at) * self.rate)
+            granted = min(wanted, int(tokens))
+            self._buckets[viewer] = (tokens - granted, now)
+            while len(self._buckets) > BUDGET_MAX_VIEWERS:
+                self._buckets.popitem(last=False)
+            return granted
 
 
 @dataclass

@@ -37,7 +37,14 @@ from feedserver.cursors import (
     parse_keys,
     viewer_tag,
 )
-from feedserver.feedback import FeedbackBook, InteractionInput, store_interactions
+from feedserver.feedback import (
+    REQUEST_LESS,
+    REQUEST_MORE,
+    FeedbackBook,
+    InteractionBudget,
+    InteractionInput,
+    store_interactions,
+)
 from feedserver.feeds import FEEDS, FeedDefinition
 from feedserver.metrics import Metrics
 from feedserver.moderation import Moderation, load_moderation
@@ -116,6 +123,7 @@ class FeedService:
         self.feedback = FeedbackBook(
             settings.feedback_max_per_viewer, settings.feedback_retention_days * 86400.0
         )
+        self.interaction_budget = InteractionBudget(settings.feedback_max_per_viewer)
         self._feedback_task: asyncio.Task[int] | None = None
         self._next_feedback_load = 0.0
         self._next_prune = 0.0
@@ -713,7 +721,14 @@ class FeedService:
 
     async def record_interactions(self, viewer: str, items: list[InteractionInput]) -> int:
         """Store a viewer's interactions (the ranking uses requestLess / requestMore), bounded per
-        viewer, and load them into memory, all in a worker thread."""
+        viewer, and load them into memory, all in a worker thread. Past the viewer's budget
+        (`InteractionBudget`) the rest is counted (`dropped_rate`), requestLess / requestMore kept first."""
+        granted = self.interaction_budget.admit(viewer, len(items), self.clock())
+        if granted < len(items):
+            requests = [item for item in items if item.event in (REQUEST_LESS, REQUEST_MORE)]
+            others = [item for item in items if item.event not in (REQUEST_LESS, REQUEST_MORE)]
+            self.feedback.stats["dropped_rate"] += len(items) - granted
+            items = (requests + others)[:granted]
         if items:
             await asyncio.to_thread(self._store_interactions, viewer, items)
         return len(items)

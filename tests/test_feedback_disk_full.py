@@ -43,7 +43,7 @@ def test_send_interactions_with_the_disk_full_drops_them_and_recovers(db_path: P
     db = make_db(db_path)
     insert_posts(db, posts)
     db.conn.close()
-    service = FeedService(server_settings(db_path))
+    service = FeedService(server_settings(db_path, feedback_max_per_viewer=5000))  # all within budget
     try:
         uris = [p.uri for p in posts] * 40  # 2,000 rows: more than the free pages
         fill_disk(service._write_conn)
