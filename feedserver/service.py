@@ -59,6 +59,7 @@ from feedserver.ranking import (
     position_after,
 )
 from feedserver.snapshots import SnapshotCache
+from firehose.heap import HeapTrimmer
 from firehose.settings import Settings
 from firehose.store import backend, status
 from firehose.store.schema import open_db
@@ -129,6 +130,7 @@ class FeedService:
         self._next_prune = 0.0
         self._current: dict[str, Snapshot] = {}
         self.items = ItemTable()  # every snapshot's items, stored once (the budget counts it once)
+        self.heap = HeapTrimmer()
         self._build_seconds: dict[str, float] = {}  # the last build time of each feed
         self._data_version: dict[str, object] = {}
         self._next_check: dict[str, float] = {}
@@ -390,6 +392,7 @@ class FeedService:
         if self.metrics:
             self.metrics.snapshot_builds.labels(definition.name, "fallback" if max_id else "fresh").inc()
             self.metrics.snapshot_seconds.labels(definition.name).observe(time.perf_counter() - started)
+        self.heap.maybe()  # a build's rows are freed now; older snapshots were dropped meanwhile
         return snapshot
 
     def _install(self, definition: FeedDefinition, snapshot: Snapshot, data_version: object) -> Snapshot:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from firehose.decode.records import load_sdk_post_model
 from firehose.events import Event, PostUpserted
+from firehose.heap import HeapTrimmer
 from firehose.scoring import LinkScorer, PostScorer, ScorerUnavailable, decisions
 from firehose.sources.backoff import Backoff
 from firehose.store import backend, labels
@@ -222,6 +223,7 @@ class Ingest:
         self._scorer_backoff = Backoff.from_settings(settings)
         self._pending: asyncio.Future[tuple[BatchResult, float]] | None = None  # the batch being written
         self._next_prune = 0.0  # monotonic time of the next retention pass; the first runs at start
+        self.heap = HeapTrimmer()
 
     # ------------------------------------------------------------------ public
 
@@ -336,6 +338,7 @@ class Ingest:
         result = self._apply_until_written(batch, kept, queued)
         done = time.monotonic()
         self.stats.commit_seconds += done - started
+        self.heap.maybe()  # a backlog read during a fault or a burst is freed as it is written
         if done >= self._next_prune:
             self._next_prune = done + PRUNE_EVERY_SECONDS
             try:
