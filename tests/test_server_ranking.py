@@ -265,3 +265,18 @@ def test_a_published_row_in_another_form_is_passed_over(postgres_url: str, caplo
         assert "snapshot old-ml passed over: published snapshot is format GFSNAP1" in caplog.text
     finally:
         conn.close()
+
+
+def test_candidate_rows_convert_in_chunks_exactly() -> None:
+    import sqlite3
+
+    from feedserver.ranking import ROW_CHUNK, _float_rows
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (a INTEGER, b REAL)")
+    rows = [(i, i / 7) for i in range(2 * ROW_CHUNK + 5)]
+    conn.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    got = _float_rows(conn.execute("SELECT a, b FROM t ORDER BY a"), 2)
+    assert got.shape == (len(rows), 2) and got.dtype == np.float64
+    assert np.array_equal(got, np.array(rows, dtype=np.float64))
+    assert _float_rows(conn.execute("SELECT a, b FROM t WHERE a < 0"), 2).shape == (0, 2)
