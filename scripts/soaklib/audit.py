@@ -9,12 +9,16 @@ the capture (every loop of the served stream repeats the same records).
 
 With the model scorer a post whose score lies within `tolerance` of a threshold is "borderline":
 batch composition moves embedding scores by ~1e-6, so such posts are reported, not failed.
+
+The posts the soak seeded before the run (scripts/soaklib/seed.py) are a known set apart from the
+expected state: not "extra", and every one must still be stored, unchanged (cid, like and repost
+counts, scores), at the end; nothing in the stream names their authors.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,11 +161,16 @@ class AuditResult:
     frames_skipped: int
     expected_skipped: int
     problems: list[str]
+    seeded: int = 0
+    seeded_missing: list[str] = field(default_factory=list)
+    seeded_changed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         head = "PASS" if self.ok else "FAIL"
         text = (
-            f"audit {head}: {self.stored_posts} posts stored, {self.expected_posts} expected "
+            f"audit {head}: {self.stored_posts} posts stored"
+            + (f" (+ {self.seeded:,} seeded)" if self.seeded else "")
+            + f", {self.expected_posts} expected "
             f"(missing {len(self.missing)}, extra {len(self.extra)}, doubled {self.duplicates}, "
             f"wrong cid {len(self.wrong_cid)}, wrong like/repost counts {len(self.wrong_counts)}, "
             f"wrong scores {len(self.wrong_scores)}); engagements missing {self.engagements_missing}, "
@@ -169,12 +178,28 @@ class AuditResult:
             f"{self.borderline} borderline; cursor {self.cursor}; events_seen {self.events_seen} "
             f"(stream {self.expected_events} + malformed {self.events_seen - self.expected_events})"
         )
+        if self.seeded:
+            broken = len(self.seeded_missing) + len(self.seeded_changed)
+            text += (
+                f"; {self.seeded:,} seeded posts intact"
+                if not broken
+                else f"; seeded posts: {len(self.seeded_missing)} missing, {len(self.seeded_changed)} "
+                f"changed of {self.seeded:,}"
+            )
         return text + "".join(f"\n  - {p}" for p in self.problems)
 
 
-def audit_db(db: Path | str, exp: Expected, *, score_tolerance: float = 1e-6) -> AuditResult:
+def audit_db(
+    db: Path | str,
+    exp: Expected,
+    *,
+    score_tolerance: float = 1e-6,
+    seeded: Mapping[str, Sequence] | None = None,
+) -> AuditResult:
     """Compare the store with `exp`; every difference except borderline posts fails. `db` is a SQLite
-    file (read-only) or a `postgresql://` URL (through the store interface, `open_db`)."""
+    file (read-only) or a `postgresql://` URL (through the store interface, `open_db`). `seeded`: the
+    posts written before the run, uri -> (cid, like_count, repost_count, score_github, score_ml)
+    (`scripts.soaklib.seed.Seed.posts`): left out of the comparison, and each must be stored as written."""
     from firehose.store.backend import is_postgres
     from firehose.store.schema import open_db
 
@@ -198,7 +223,12 @@ def audit_db(db: Path | str, exp: Expected, *, score_tolerance: float = 1e-6) ->
         counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
     finally:
         conn.close()
-    stored = {row[0]: row for row in rows}
+    seeded = seeded or {}
+    seeded_missing = sorted(set(seeded) - {row[0] for row in rows})
+    seeded_changed = sorted(
+        row[0] for row in rows if row[0] in seeded and tuple(row[1:]) != tuple(seeded[row[0]])
+    )
+    stored = {row[0]: row for row in rows if row[0] not in seeded}
     counts = exp.counts()
     missing = sorted(set(exp.posts) - set(stored) - exp.borderline)
     extra = sorted(set(stored) - set(exp.posts) - exp.borderline)
@@ -222,6 +252,8 @@ def audit_db(db: Path | str, exp: Expected, *, score_tolerance: float = 1e-6) ->
     events_seen = counters.get("events_seen", 0)
     skipped = counters.get("frames_skipped", 0)
     problems = []
+    if set(seeded) & set(exp.posts):
+        problems.append(f"the stream posted under seeded uris: {sorted(set(seeded) & set(exp.posts))[:3]}")
     if cursor != exp.last_seq:
         problems.append(f"stored cursor {cursor} != last served seq {exp.last_seq}")
     malformed = events_seen - exp.events
@@ -236,6 +268,8 @@ def audit_db(db: Path | str, exp: Expected, *, score_tolerance: float = 1e-6) ->
         ("wrong cid", wrong_cid),
         ("wrong counts", wrong_counts),
         ("wrong scores", wrong_scores),
+        ("seeded posts missing", seeded_missing),
+        ("seeded posts changed", seeded_changed),
     ):
         if items:
             problems.append(f"{name}: {len(items)}, e.g. {items[:3]}")
@@ -263,6 +297,9 @@ def audit_db(db: Path | str, exp: Expected, *, score_tolerance: float = 1e-6) ->
         frames_skipped=skipped,
         expected_skipped=exp.skipped,
         problems=problems,
+        seeded=len(seeded),
+        seeded_missing=seeded_missing,
+        seeded_changed=seeded_changed,
     )
 
 
