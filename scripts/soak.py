@@ -1,8 +1,18 @@
 """Soak test: `gitfeed run` (real processes) under a paced relay, a feed load and scheduled faults.
 
     python -m scripts.soak [--duration 600] [--rate 2000] [--req-rate 500] [--faults all] [--no-attacks]
-        [--attack-scale 1] [--attack-body-mib 64] [--json out.json]
+        [--attack-scale 1] [--attack-body-mib 64] [--seed-posts 12000] [--json out.json]
     python -m scripts.soak --backend postgres --servers 3 [--pg-seconds 10] [...]
+
+The run starts from a store whose feeds are at their cap, as a server in production does: before
+`gitfeed run` starts, `--seed-posts` (12,000) posts are written into the database
+(scripts/soaklib/seed.py: real post rows through ingest's `post_row`, 10,500 each in github, ml and
+links and 12,000 in all, over FEEDGEN_FEED_MAX_POSTS' 10,000; by `did:plc:soakseed...` authors that no
+streamed event names; indexed 1-6 h before the run, created as long before the stream's posts). From an
+empty store the feeds fill through the whole run and serving memory grows with them, which is not a
+leak; seeded, the RSS verdict measures the steady state. `--seed-posts 0` starts from an empty store.
+The audit leaves the seeded posts out of its expected state and fails if any of them is missing or
+changed at the end.
 
 A local relay (scripts/soaklib/relay.py) replays a synthetic capture, looped with fresh DIDs, at
 `--rate` events/s with `--burst-factor`x bursts of `--burst-seconds` every `--burst-every` s; a
@@ -17,8 +27,8 @@ queue (frames read and not yet scored and committed), req/s, p50/p99/max latency
 requests, RSS of each process, database size. At the end the relay stops producing, ingest
 catches up, `gitfeed run` is stopped, and the database is audited against the served stream
 (scripts/soaklib/audit.py). Verdicts: lag under 5 s within 30 s after each burst and fault; zero
-5xx; p99 <= 100 ms in every minute; RSS growth under 10% after the first minute; audit passes.
-Exit status 0 only when every verdict passes.
+5xx; p99 <= 100 ms in every minute; RSS growth under 10% after the first minute; audit passes
+(every seeded post intact included). Exit status 0 only when every verdict passes.
 
 With `--attacks` (the default) an attacker process (scripts/soaklib/attacks.py) runs beside the load,
 on 127.0.0.1 only: old-cursor replays after the snapshot TTL, service JWTs with random or steering
@@ -66,6 +76,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scripts.soaklib import faults as faultlib
 from scripts.soaklib.audit import audit_db, build_audit_scorer, expected_state
@@ -81,7 +92,11 @@ from scripts.soaklib.procs import (
     health,
     rss_bytes,
 )
+from scripts.soaklib.seed import DEFAULT_SEED_POSTS, Seed, seed_store, streamed_created_ts
 from scripts.soaklib.stream import ServedStream
+
+if TYPE_CHECKING:
+    from firehose.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLISHER = "did:plc:soakpublisher"
@@ -117,6 +132,7 @@ class SoakConfig:
     capture: Path | None = None
     capture_events: int = 50_000
     seed: int = 1
+    seed_posts: int = DEFAULT_SEED_POSTS  # written before the run (scripts/soaklib/seed.py); 0: none
     scorer: str = "link"
     workdir: Path | None = None
     tmpfs_mib: int = 1024
@@ -404,6 +420,10 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                     else "the plain filesystem (no tmpfs: ulimit -f)"
                 )
             )
+        from firehose.settings import load_settings
+
+        settings = load_settings()
+        seeded = seed_database(db, cfg, capture, settings, say)
         say(
             f"soak: {cfg.duration:.0f}s, relay {cfg.rate:.0f} events/s with {cfg.burst_factor:.0f}x bursts "
             f"of "
@@ -601,9 +621,6 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             else:
                 stop_process(procs["run"], 30)
             say("soak: auditing the database against the served stream")
-            from firehose.settings import load_settings
-
-            settings = load_settings()
             scorer = build_audit_scorer(cfg.scorer, settings)
             stream = ServedStream.from_capture(capture)
             exp = expected_state(
@@ -613,7 +630,12 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
                 settings.thresholds,
                 tolerance=1e-3 if cfg.scorer == "model" else 0.0,
             )
-            audit_result = audit_db(db, exp, score_tolerance=1e-6 if cfg.scorer == "link" else 1e-3)
+            audit_result = audit_db(
+                db,
+                exp,
+                score_tolerance=1e-6 if cfg.scorer == "link" else 1e-3,
+                seeded=seeded.posts if seeded else None,
+            )
             say(audit_result.summary())
             final_db = db_state(db).get("bytes", 0) if pg else db_bytes(db)
         finally:
@@ -643,6 +665,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
             "caught_up": caught_up,
             "db_mib": round(final_db / 2**20, 1),
         },
+        "seed": {"posts": len(seeded.posts), "per_feed": seeded.per_feed} if seeded else None,
         "audit": asdict(audit_result) if audit_result else None,
         "attacks": attack_result if cfg.attacks else None,
         "attacks_expected": cfg.attacks,
@@ -655,6 +678,26 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
     result["audit_summary"] = audit_result.summary() if audit_result else "no audit"
     result["verdicts"] = verdicts(result)
     return result
+
+
+def seed_database(
+    db: Path | str, cfg: SoakConfig, capture: Path, settings: Settings, say: Callable[[str], None]
+) -> Seed | None:
+    """Before the run: `cfg.seed_posts` posts in the store, so every feed starts at its cap
+    (scripts/soaklib/seed.py); None with `--seed-posts 0`."""
+    if cfg.seed_posts <= 0:
+        say("soak: no seed (--seed-posts 0): the feeds start empty and fill through the run")
+        return None
+    seeded = seed_store(
+        db,
+        cfg.seed_posts,
+        settings.thresholds,
+        created_before=streamed_created_ts(capture),
+        rng_seed=cfg.seed,
+    )
+    cap = int(cfg.env.get("FEEDGEN_FEED_MAX_POSTS", settings.feed_max_posts))
+    say(f"soak: seeded {seeded.describe(cap)}")
+    return seeded
 
 
 def wait_health(base: str, run: subprocess.Popen, timeout: float) -> None:
@@ -1066,6 +1109,13 @@ def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
     parser.add_argument("--capture-events", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--seed-posts",
+        type=int,
+        default=DEFAULT_SEED_POSTS,
+        help=f"posts written into the store before the run, so every feed starts at its cap (default "
+        f"{DEFAULT_SEED_POSTS:,}); 0: start from an empty store",
+    )
+    parser.add_argument(
         "--scorer",
         choices=["link", "model"],
         default="link",
@@ -1121,6 +1171,7 @@ def parse_args(argv: Sequence[str] | None = None) -> SoakConfig:
         capture=args.capture,
         capture_events=args.capture_events,
         seed=args.seed,
+        seed_posts=args.seed_posts,
         scorer=args.scorer,
         workdir=args.workdir,
         tmpfs_mib=args.tmpfs_mib,

@@ -2,8 +2,10 @@
 faults (a dropped connection, a burst of malformed frames, SIGKILL of ingest) and the attacks at a
 quarter of their rate with 8 MiB bodies (scripts/soaklib/attacks.py, all on 127.0.0.1), then the audit.
 
-About a minute of run plus start-up and audit. It asserts what must hold on any machine: the audit
-(no post lost or doubled, deletes applied, like counts exact, counters consistent), not one 5xx
+About a minute of run plus start-up and audit, on a store seeded with 1,200 posts (the full soak's
+12,000 put every feed at its cap; here a few in each feed are enough to check the seed end to end). It
+asserts what must hold on any machine: the audit (no post lost or doubled, deletes applied, like counts
+exact, counters consistent, every seeded post still there unchanged), not one 5xx
 or failed request for normal viewers, and the attacks verdict (each attack ran; none answered 5xx; no
 forged token accepted; no fetch a steering issuer named). Lag and latency targets are for the full
 soak (scripts/soak.py) on a quiet machine.
@@ -53,12 +55,14 @@ def test_soak_ci_run_loses_nothing_and_never_answers_5xx(tmp_path: Path) -> None
         attacks=True,
         attack_scale=0.25,
         attack_body_mib=8,
+        seed_posts=1_200,
     )
     result = run_soak(cfg, say=lines.append)
     print_summary(result, say=lines.append)
     report = "\n".join(lines)
 
     assert result["audit"] is not None and result["audit"]["ok"], report
+    assert result["audit"]["seeded"] == 1_200 and result["seed"]["per_feed"]["all"] == 1_200, report
     assert result["ingest"]["caught_up"], report
     assert result["audit"]["cursor"] > 8_000, report  # past the first loop of the capture
     assert result["audit"]["events_seen"] > result["audit"]["expected_events"], report  # malformed counted
@@ -104,12 +108,14 @@ def test_soak_postgres_three_servers_survive_their_faults(tmp_path: Path) -> Non
         backend="postgres",
         servers=3,
         pg_seconds=5,
+        seed_posts=600,  # written through the PostgreSQL store, audited from it
     )
     result = run_soak(cfg, say=lines.append)
     print_summary(result, say=lines.append)
     report = "\n".join(lines)
 
     assert result["audit"] is not None and result["audit"]["ok"], report
+    assert result["audit"]["seeded"] == 600, report
     assert result["ingest"]["caught_up"], report
     started = {f["name"] for f in result["faults"] if f["started"] is not None}
     assert started == {"drop", "kill", "leader", "pg"}, report

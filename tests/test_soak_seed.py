@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from firehose.store.schema import open_db
+from scripts.soak import parse_args
 from scripts.soaklib.audit import Expected, audit_db
 from scripts.soaklib.seed import (
+    DEFAULT_SEED_POSTS,
     NEWEST_HOURS,
     OLDEST_HOURS,
     SEED_AUTHOR_PREFIX,
@@ -114,10 +116,12 @@ def test_audit_fails_when_a_seeded_post_is_touched(seeded: tuple[Path, Seed], ca
         assert "seeded posts: 1 missing, 0 changed of 80" in result.summary()
 
 
-def test_seed_is_dated_by_the_stream(tmp_path: Path) -> None:
+def test_seed_is_dated_by_the_stream_and_on_by_default(tmp_path: Path) -> None:
     from tests.support.capture_synth import write_synthetic_capture
 
     capture = tmp_path / "capture.zst"
     write_synthetic_capture(capture, 300, seed=3)
     assert abs(streamed_created_ts(capture) - STREAM_CREATED) < 60
     assert SEED_AUTHOR_PREFIX.startswith("did:plc:")
+    assert parse_args([]).seed_posts == DEFAULT_SEED_POSTS
+    assert parse_args(["--seed-posts", "0"]).seed_posts == 0
