@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     jetstream_endpoint: str = "wss://jetstream.us-east.bsky.network"
     source: str = "relay"
     sqlite_location: Path = Path("gitfeed.db")
+    # `gitfeed run`: ingest's CPU priority below serve's (nice), so requests win when the two share cores.
+    ingest_nice: int = Field(0, ge=0, le=19)
     # The store: unset (or sqlite:///PATH) is the SQLite file above; postgresql://... is PostgreSQL.
     database_url: str = ""
     batch_max_events: int = Field(2000, ge=1)

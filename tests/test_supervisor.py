@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -32,3 +33,19 @@ def test_a_crashed_child_is_restarted_and_a_finished_one_is_not(tmp_path: Path) 
 def test_a_child_that_must_not_restart_ends_the_run_with_its_code() -> None:
     supervisor = Supervisor([Child("once", python("raise SystemExit(7)"), restart=False)], stop_timeout=2)
     assert supervisor.run() == 7
+
+
+def test_a_child_runs_at_its_lower_priority_in_every_thread(tmp_path: Path) -> None:
+    out = tmp_path / "nice"
+    code = (
+        "import os, threading\n"
+        "seen = []\n"
+        "t = threading.Thread(target=lambda: seen.append(os.getpriority(os.PRIO_PROCESS, 0)))\n"
+        "t.start(); t.join()\n"
+        f"open({str(out)!r}, 'w').write(f'{{os.nice(0)}} {{seen[0]}}')\n"
+    )
+    base = os.nice(0)
+    supervisor = Supervisor([Child("ingest", python(code), nice=5)], stop_timeout=2)
+    threading.Timer(2.0, supervisor.request_stop).start()
+    assert supervisor.run() == 0
+    assert out.read_text() == f"{min(base + 5, 19)} {min(base + 5, 19)}"

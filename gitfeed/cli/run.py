@@ -67,7 +67,10 @@ def run(**options: object) -> None:
     click.echo(f"gitfeed: serving at http://{host}:{settings.port} (web page at /, feeds under /xrpc)")
     base = [sys.executable, "-m", "gitfeed.cli"]
     supervisor = Supervisor(
-        [Child("serve", [*base, "serve"], restart=True), Child("ingest", [*base, "ingest"], restart=True)],
+        [
+            Child("serve", [*base, "serve"], restart=True),
+            Child("ingest", [*base, "ingest"], restart=True, nice=settings.ingest_nice),
+        ],
         env=env,
     )
     sys.exit(supervisor.run())
