@@ -161,7 +161,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        await service.start()  # on PostgreSQL: join the other servers (feedserver.cluster)
+        await service.start()  # SQLite: rank every feed now; PostgreSQL: join the other servers
         yield
         request_log.flush()
         await service.aclose()

@@ -148,9 +148,14 @@ class FeedService:
         self.views_built = 0  # personalized re-rankings (one per snapshot, viewer and feedback version)
 
     async def start(self) -> None:
-        """Join the other servers of a PostgreSQL store (the app's startup; nothing on SQLite): follow
-        their published snapshots and the store's state, and rank when this server holds the lock."""
-        if not self.shared or self._link is not None:
+        """The app's startup. On SQLite: rank every feed once, before the first request is accepted, so
+        the first viewers after a restart do not wait for cold builds. On PostgreSQL: join the other
+        servers, follow their published snapshots and the store's state, and rank when this server
+        holds the lock."""
+        if not self.shared:
+            await self._warm()
+            return
+        if self._link is not None:
             return
         self._loop = asyncio.get_running_loop()
         self._link = cluster.ClusterLink(
@@ -162,6 +167,16 @@ class FeedService:
         self._link.start()
         await asyncio.to_thread(self._link.connected.wait, 5.0)  # the newest snapshots are in (or later)
         self._rank_task = self._loop.create_task(self._rank_loop(), name="gitfeed-rank")
+
+    async def _warm(self) -> None:
+        for definition in FEEDS.values():
+            if definition.name in self._current:
+                continue
+            try:
+                await self.current_snapshot(definition)
+            except Exception as error:  # the store is unreadable now: the first request builds instead
+                log.warning("warming %s: %s", definition.name, str(error).strip()[:200])
+                return
 
     def _call_soon(self, callback: Callable[..., None], *args: object) -> None:
         loop = self._loop

@@ -280,3 +280,21 @@ def test_candidate_rows_convert_in_chunks_exactly() -> None:
     assert got.shape == (len(rows), 2) and got.dtype == np.float64
     assert np.array_equal(got, np.array(rows, dtype=np.float64))
     assert _float_rows(conn.execute("SELECT a, b FROM t WHERE a < 0"), 2).shape == (0, 2)
+
+
+def test_every_feed_is_ranked_before_the_first_request_is_accepted(db_path) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    from feedserver.app import create_app
+    from feedserver.feeds import FEEDS
+    from tests.support.seed import insert_posts, make_db, many_posts, server_settings
+
+    db = make_db(db_path)
+    insert_posts(db, many_posts(30))
+    db.conn.close()
+    app = create_app(server_settings(db_path))
+    service = app.state.service
+    assert not service._current
+    with TestClient(app):  # the app's startup has run, no request yet
+        assert set(service._current) == set(FEEDS)
+        assert all(len(snapshot) for snapshot in service._current.values())
