@@ -28,6 +28,9 @@ import threading
 import time
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as `python scripts/bench_attacks.py`: import the checkout as `-m` does
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from scripts.soaklib.attacks import ATTACKS
 from scripts.soaklib.procs import rss_bytes
 from tests.support.seed import Post, insert_posts, make_db, many_posts

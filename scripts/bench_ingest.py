@@ -43,6 +43,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as `python scripts/bench_ingest.py`: import the checkout as `-m` does
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from firehose.capture import iter_capture
 from tests.support.capture_synth import write_synthetic_capture
 

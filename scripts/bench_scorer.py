@@ -25,11 +25,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+if __package__ in (None, ""):  # run as `python scripts/bench_scorer.py`: import the checkout as `-m` does
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.bench_classify import real_records
 

@@ -78,6 +78,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+if __package__ in (None, ""):  # run as `python scripts/soak.py`: import the checkout as `-m` does
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from scripts.soaklib import faults as faultlib
 from scripts.soaklib.audit import audit_db, build_audit_scorer, expected_state
 from scripts.soaklib.pace import Pace
