@@ -155,6 +155,29 @@ def test_eval_command_reports_exact_metrics(tmp_path: Path, classify_scorer, cla
 
     text = CliRunner().invoke(main, ["eval", str(path)], env=CLI_ENV)
     assert text.exit_code == 0 and "precision" in text.output and "github" in text.output
+    # A written file's mistakes are listed with their texts: the mislabeled sunset is a false negative.
+    misses = text.output.split("false negatives (", 1)[1]
+    assert "ml " in misses and "f: sunsets are pretty" in misses
+
+
+@pytest.mark.parametrize(
+    "texts,expected",
+    [
+        (
+            True,
+            ["false negatives (2):", "  ml     0.03 b: a post about label smoothing", "  ml     0.01 c: x"],
+        ),
+        (False, ["false negatives (2; texts stay in shared/): ml:b, ml:c"]),
+    ],
+)
+def test_eval_lists_mistakes_with_texts_or_ids_only(capsys, texts: bool, expected: list[str]) -> None:
+    from firehose.classify.evaluate import Mistake
+    from gitfeed.cli.classify import _list_mistakes
+
+    mistakes = [Mistake("b", "ml", 0.03, "a post about\n label smoothing"), Mistake("c", "ml", 0.01, "x")]
+    _list_mistakes("false negatives", mistakes, 20, texts=texts)
+    _list_mistakes("false positives", [], 20, texts=texts)  # none: not even a header
+    assert capsys.readouterr().out.splitlines() == expected
 
 
 def test_eval_rejects_a_bad_file_in_one_line(tmp_path: Path) -> None:

@@ -6,15 +6,18 @@ torch loads inside these commands only (the CLI imports this module lazily).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gitfeed.cli import common
 from gitfeed.cli.common import DB_OPTION
+
+if TYPE_CHECKING:
+    from firehose.classify.evaluate import Mistake
 
 
 def _scorer(settings):  # noqa: ANN001, ANN202 - EmbeddingScorer
@@ -223,7 +226,7 @@ def classify(text: str, as_json: bool) -> None:
 @LABELS_OPTION
 @OPERATOR_DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.option("--show", default=20, show_default=True, help="How many false positives to list.")
+@click.option("--show", default=20, show_default=True, help="How many false positives and negatives to list.")
 def eval_command(
     file: Path | None,
     real: bool,
@@ -298,14 +301,22 @@ def eval_command(
                 f"{topic:8s} {name:14s} {f['precision']:9.3f} {f['recall']:7.3f} {f['f1']:6.3f} {f['tp']:4d} "
                 f"{f['fp']:4d} {f['fn']:4d}  {f['admission']:8.2%}  {f['prevalence']:8.2%}"
             )
-    if report.false_positives and not real:
-        click.echo(f"false positives ({len(report.false_positives)}):")
-        for mistake in report.false_positives[:show]:
+    _list_mistakes("false positives", report.false_positives, show, texts=not real)
+    _list_mistakes("false negatives", report.false_negatives, show, texts=not real)
+
+
+def _list_mistakes(kind: str, mistakes: Sequence[Mistake], show: int, *, texts: bool) -> None:
+    """The first `show` mistakes: with their texts for written files, ids only for real posts."""
+    if not mistakes:
+        return
+    if texts:
+        click.echo(f"{kind} ({len(mistakes)}):")
+        for mistake in mistakes[:show]:
             text = " ".join(mistake.text.split())[:100]
             click.echo(f"  {mistake.topic:6s} {mistake.score:.2f} {mistake.id}: {text}")
-    elif report.false_positives:
-        ids = ", ".join(f"{m.topic}:{m.id}" for m in report.false_positives[:show])
-        click.echo(f"false positives ({len(report.false_positives)}; texts stay in shared/): {ids}")
+    else:
+        ids = ", ".join(f"{m.topic}:{m.id}" for m in mistakes[:show])
+        click.echo(f"{kind} ({len(mistakes)}; texts stay in shared/): {ids}")
 
 
 @click.command()
