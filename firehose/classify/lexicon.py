@@ -57,6 +57,8 @@ _GROUPS: tuple[tuple[str, str, int], ...] = (
         r"(?:ai|ml) (?:research|researchers?|papers?|engineers?|models?)|datasets?|embeddings?|"
         r"inference|hallucinat\w+|deepfakes?|prompt engineer\w*|prompts? (?:for|to) (?:ai|chatgpt)|"
         r"apprentissage automatique|aprendizaje automático|aprendizado de máquina|maschinelles lernen|"
+        r"datos de entrenamiento|dados de treinamento|données d'entraînement|trainingsdaten|"
+        r"pesos del modelo|pesos do modelo|poids du modèle|modellgewichte|"
         r"機械学習|深層学習|ディープラーニング|大規模言語モデル|学習データ|機器學習|机器学习|머신러닝|딥러닝)",
         _CASE,
     ),
@@ -87,6 +89,22 @@ _GROUPS: tuple[tuple[str, str, int], ...] = (
         r"taux d'apprentissage|entraînement du modèle|réseaux? de neurones|redes? neuronal\w*|"
         r"neuronale\w* netz\w*|sprachmodell\w*|modelos? de lenguaje|modelos? de linguagem|"
         r"modèles? de langage|学習率|損失関数|拡散モデル|言語モデル|ファインチューニング|推論モデル|"
+        # methods, metrics and failure modes of model training, named by their textbook names
+        r"label smoothing|class imbalance|imbalanced (?:data|dataset|classes)|(?:concept|model) drift|"
+        r"distribution shift|out-of-distribution|hyper-?param\w*|hiperpar[aá]metros?|hyperparamètres?|"
+        r"ablation stud(?:y|ies)|weight decay|early stopping|data augmentation|cross-validat\w+|k-fold|"
+        r"confusion matri(?:x|ces)|roc curves?|auroc|(?:precision|recall)@(?:\d+|k)|ndcg|(?-i:MRR)|"
+        r"mean average precision|logits|softmax|activation functions?|(?:sparse |variational )?autoencoders?|"
+        r"contrastive learning|(?:self-|semi-|un)?supervised learning|self-supervised|few-shot|zero-shot|"
+        r"in-context learning|synthetic data|gradient checkpointing|mixed precision|distributed training|"
+        r"(?:data|model|tensor|pipeline) parallelism|(?-i:TPUs?|XLA)|speech recognition|object detection|"
+        r"image (?:classification|segmentation)|semantic segmentation|sentiment analysis|"
+        r"named entity recognition|word2vec|wav2vec\w*|seq2seq|encoder-decoder|(?-i:LSTMs?)|convolutional|"
+        r"recurrent neural|generative adversarial|beam search|reward models?|q-learning|policy gradients?|"
+        r"scaling laws?|knowledge distillation|rerank\w*|re-rank\w*|"
+        # open-weight model families and ML libraries whose names are not ordinary words
+        r"qwen\w*|mixtral|gemma ?\d\w*|llava|langchain|llama ?index|(?-i:DSPy)|mlflow|wandb|deepspeed|"
+        r"tensorrt|onnx|unsloth|"
         r"ニューラルネット\w*|强化学习|神经网络|大模型|语言模型)\b",
         _CASE,
     ),
