@@ -42,7 +42,7 @@ class ScorerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = {**os.environ, **RAY_ENV, **(env or {})}
+        self.env = {**os.environ, **RAY_ENV, "PYTHONUNBUFFERED": "1", **(env or {})}  # its lines as they come
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 300.0) -> ScorerProcess:
@@ -70,7 +70,10 @@ class ScorerProcess:
             assert self.proc is not None and self.proc.poll() is None, f"the scorer exited:\n{self.output()}"
             try:
                 response = httpx.get(self.url + "/health", timeout=5)
-                if response.status_code == 200:
+                # The replica answers before the command has finished starting and taken over SIGTERM
+                # from Ray (it prints "scorer: serving"): a stop before that is Ray's, not a clean one.
+                started = "scorer: serving at" in self.log_path.read_text(errors="replace")
+                if response.status_code == 200 and started:
                     return response.json()
             except httpx.HTTPError:
                 pass
