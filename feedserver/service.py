@@ -170,8 +170,6 @@ class FeedService:
 
     async def _warm(self) -> None:
         for definition in FEEDS.values():
-            if definition.name in self._current:
-                continue
             try:
                 await self.current_snapshot(definition)
             except Exception as error:  # the store is unreadable now: the first request builds instead
@@ -743,10 +741,8 @@ class FeedService:
         (`InteractionBudget`) the rest is counted (`dropped_rate`), requestLess / requestMore kept first."""
         granted = self.interaction_budget.admit(viewer, len(items), self.clock())
         if granted < len(items):
-            requests = [item for item in items if item.event in (REQUEST_LESS, REQUEST_MORE)]
-            others = [item for item in items if item.event not in (REQUEST_LESS, REQUEST_MORE)]
             self.feedback.stats["dropped_rate"] += len(items) - granted
-            items = (requests + others)[:granted]
+            items = sorted(items, key=lambda item: item.event not in (REQUEST_LESS, REQUEST_MORE))[:granted]
         if items:
             await asyncio.to_thread(self._store_interactions, viewer, items)
         return len(items)
