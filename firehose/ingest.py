@@ -6,7 +6,9 @@ Three stages, so none of them waits on another more than it must:
   control pushes back on the relay (which says ConsumerTooSlow if we fall too far behind);
 - the batcher task gathers the buffer into batches of at most `batch_max_events` events or
   `batch_max_seconds` from the batch's first event, so a burst is not a transaction per event and a
-  quiet stream still lands within a second;
+  quiet stream still lands within a second; when the writer is idle a batch goes once
+  `batch_min_seconds` (0.1 s) have passed since its first event, so a live stream is written in
+  batches of a tenth of a second, not a transaction for every event or two;
 - one worker thread scores the batch's posts (the embedding model is slow and must not block the
   websocket) and applies rows, counters and cursor in one transaction (`StoreWriter.apply`). The
   next batch is gathered while the previous one commits.
@@ -212,6 +214,7 @@ class Ingest:
         self.thresholds: Mapping[str, float] = settings.thresholds
         self.max_events = settings.batch_max_events
         self.max_seconds = settings.batch_max_seconds
+        self.min_seconds = min(settings.batch_min_seconds, settings.batch_max_seconds)
         self.stats = IngestStats()
         self.on_batch = on_batch
         self._buffer = FrameBuffer(queue_frames or max(64, 4 * settings.batch_max_events))
@@ -288,7 +291,9 @@ class Ingest:
         loop = asyncio.get_running_loop()
         await buffer.wait_data()
         batch: list[Event] = []
-        deadline = loop.time() + self.max_seconds
+        first = loop.time()
+        deadline = first + self.max_seconds
+        gathered = first + self.min_seconds
         while True:
             buffer.take(batch, self.max_events)
             if len(batch) >= self.max_events:
@@ -296,7 +301,13 @@ class Ingest:
             if buffer.ended:
                 return batch, not buffer.frames
             if not buffer.frames and (self._pending is None or self._pending.done()):
-                return batch, False  # the writer is idle: waiting for more would only add latency
+                # The writer is idle. Past batch_min_seconds, waiting for more would only add latency;
+                # before it, a live stream's events would go a few at a time, and a transaction's cost
+                # (its pages rewritten, the thread hand-off) is then paid per event, not per batch.
+                if loop.time() >= gathered:
+                    return batch, False
+                await buffer.wait_data(gathered - loop.time())
+                continue
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return batch, False

@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     batch_max_events: int = Field(2000, ge=1)
     batch_max_seconds: float = Field(0.5, gt=0)
+    batch_min_seconds: float = Field(0.1, ge=0)
     max_frame_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     receive_timeout_seconds: float = Field(30.0, gt=0)
     backoff_initial_seconds: float = Field(0.5, gt=0)

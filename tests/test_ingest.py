@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from firehose.capture import CaptureWriter
-from firehose.events import PostUpserted
+from firehose.decode.relay import decode_frame
+from firehose.events import Event, PostUpserted
 from firehose.ingest import Ingest, IngestStats
 from firehose.scoring import LinkScorer, kept_topics
 from firehose.settings import Settings, load_settings
+from firehose.sources.base import Source
 from firehose.sources.capture import CaptureSource
 from firehose.sources.relay import RelaySource
 from firehose.store.rows import KeptPost
@@ -113,6 +116,48 @@ def test_a_quiet_stream_lands_within_batch_max_seconds(db_path: Path) -> None:
     landed, stats = asyncio.run(main())
     assert landed < 1.0
     assert stats.batches == 1 and stats.events == 3
+
+
+class TrickleSource(Source):
+    """A live stream: one frame every `gap` seconds, then a pause before it ends."""
+
+    kind = "trickle"
+
+    def __init__(self, frames: list[bytes], gap: float) -> None:
+        super().__init__("trickle")
+        self.frames, self.gap = frames, gap
+
+    async def stream(self) -> AsyncIterator[list[Event]]:
+        for frame in self.frames:
+            await asyncio.sleep(self.gap)
+            yield decode_frame(frame)  # type: ignore[misc]
+        await asyncio.sleep(1.0)
+
+
+@pytest.mark.parametrize(("min_seconds", "at_most_batches"), [(0.5, 1), (0.0, None)])
+def test_a_live_trickle_is_gathered_for_batch_min_seconds(
+    db_path: Path, min_seconds: float, at_most_batches: int | None
+) -> None:
+    """With an idle writer, frames 10 ms apart go as one batch within batch_min_seconds, not one by one."""
+    frames = [
+        fg.commit_frame(seq, ALICE, [fg.like_op(fg.tid(seq), fg.post_uri(BOB, "3kx"))])
+        for seq in range(1, 21)
+    ]
+    batches: list[BatchResult] = []
+    cfg = settings(batch_max_seconds=2.0, batch_min_seconds=min_seconds)
+    runner = Ingest(
+        TrickleSource(frames, 0.01),
+        open_db(db_path),
+        cfg,
+        LinkScorer(),
+        on_batch=lambda r, s: batches.append(r),
+    )
+    asyncio.run(runner.run())
+    assert sum(b.events for b in batches) == 20 and runner.stats.cursor == 20
+    if at_most_batches is not None:
+        assert len(batches) <= at_most_batches
+    else:
+        assert len(batches) > 3  # at once: the writer is idle between frames
 
 
 def test_a_reconnect_and_a_restart_resume_from_the_persisted_cursor(db_path: Path) -> None:
