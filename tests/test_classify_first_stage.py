@@ -98,6 +98,18 @@ def test_factored_lexicon_matches_as_the_written_patterns(texts: list[str]) -> N
         ("Dependabot opened 14 PRs overnight", "github_word", True),
         ("vllm merged my PR today", "github_flow", True),
         ("new 5k PR this morning!", "github_flow", False),  # a runner's personal record
+        ("spent the morning reviewing a PR that touches every file", "github_flow", True),
+        ("j'ai ouvert une PR pour corriger la doc", "github_flow", True),
+        ("バグ修正のPRを出しました", "github_flow", True),
+        ("someone opened an issue on my tiny lib asking for windows support", "github_flow", True),
+        ("the new issue of the magazine is out", "github_flow", False),
+        ("squash merge or rebase? fight", "github_flow", True),
+        ("my contribution graph is all green this year", "github_flow", True),
+        ("copilot autocompleted a whole function from the name alone", "github_flow", True),
+        ("Copilotのコード補完が速い", "github_flow", True),
+        ("copilot in word rewrote my cover letter", "github_flow", False),  # Microsoft's, in an office suite
+        ("the co-pilot made the announcement before landing", "github_flow", False),
+        ("our PR team sent a press release", "github_flow", False),
     ],
 )
 def test_lexicon_words_in_every_script(text: str, group: str, found: bool) -> None:
@@ -109,6 +121,19 @@ def test_lexicon_words_in_every_script(text: str, group: str, found: bool) -> No
 # Practitioners' terms (ml_practice) and training words in other languages (ml_terms), each with a case;
 # where a word has an everyday sense, a case for that sense too.
 ML_TERM_CASES = [
+    ("the new speech model transcribes calls", "ml_practice", True),
+    ("a small vision model on the edge device", "ml_practice", True),
+    ("the fashion model walked the runway", "ml_practice", False),
+    ("a role model for the team", "ml_practice", False),
+    ("set your random seeds before you compare runs", "ml_practice", True),
+    ("the transformer architecture is from 2017", "ml_practice", True),
+    ("the transformer station hums at night", "ml_practice", False),
+    ("our bias audit found problems", "ml_practice", True),
+    ("on-call for an ML system is rough", "ml_practice", True),
+    ("add 200 ml of milk", "ml_practice", False),
+    ("notre classifieur confond tout", "ml_practice", True),
+    ("学習スクリプトも公開しました", "ml_practice", True),
+    ("datasette is a tool for exploring data", "ml_terms", False),  # a word that starts like one
     ("label smoothing helped a bit", "ml_practice", True),
     ("accuracy hides a class imbalance", "ml_practice", True),
     ("resampling an imbalanced dataset", "ml_practice", True),

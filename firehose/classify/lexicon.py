@@ -59,7 +59,7 @@ _GROUPS: tuple[tuple[str, str, int], ...] = (
         r"apprentissage automatique|aprendizaje automático|aprendizado de máquina|maschinelles lernen|"
         r"datos de entrenamiento|dados de treinamento|données d'entraînement|trainingsdaten|"
         r"pesos del modelo|pesos do modelo|poids du modèle|modellgewichte|"
-        r"機械学習|深層学習|ディープラーニング|大規模言語モデル|学習データ|機器學習|机器学习|머신러닝|딥러닝)",
+        r"機械学習|深層学習|ディープラーニング|大規模言語モデル|学習データ|機器學習|机器学习|머신러닝|딥러닝)\b",
         _CASE,
     ),
     # Practitioners' vocabulary: training, evaluation, serving and research words that rarely mean anything
@@ -102,6 +102,13 @@ _GROUPS: tuple[tuple[str, str, int], ...] = (
         r"named entity recognition|word2vec|wav2vec\w*|seq2seq|encoder-decoder|(?-i:LSTMs?)|convolutional|"
         r"recurrent neural|generative adversarial|beam search|reward models?|q-learning|policy gradients?|"
         r"scaling laws?|knowledge distillation|rerank\w*|re-rank\w*|"
+        # the models a team trains for one task, and the habits of running them
+        r"(?:vision|speech|speech-to-text|transcription|recommendation|ranking|classification|detection|"
+        r"segmentation|predictive|churn|forecasting|embedding) models?|transformer architectures?|"
+        r"(?:set|fix|fixed|log|logged|seed) (?:your |the |all |our )?random seeds?|bias audits?|"
+        r"algorithmic bias|input distributions?|prompt templates?|eval scores?|classifieurs?|"
+        r"(?-i:ML) (?:systems?|pipelines?|platforms?|infra\w*|teams?|engineers?|ops|models?)|"
+        r"学習スクリプト|学習済みモデル|"
         # open-weight model families and ML libraries whose names are not ordinary words
         r"qwen\w*|mixtral|gemma ?\d\w*|llava|langchain|llama ?index|(?-i:DSPy)|mlflow|wandb|deepspeed|"
         r"tensorrt|onnx|unsloth|"
@@ -131,13 +138,24 @@ _GROUPS: tuple[tuple[str, str, int], ...] = (
         r" (?:github )?stars\b",
         _CASE,
     ),
-    # GitHub's way of working, which LABELS.md counts as GitHub: pull requests, a PR merged or reviewed,
-    # an issue tracker or template, repositories starred. Not "PR" alone (press, a runner's record).
+    # GitHub's way of working, which LABELS.md counts as GitHub: pull requests, a PR merged, reviewed,
+    # opened or sent (also fr/es/pt "une/un/um PR", ja プルリク and "PRを出す/送る"), an issue opened on a
+    # project, an issue tracker or template, squash merges, the contribution graph, repositories starred,
+    # and Copilot (GitHub's) at work in code. Not "PR" alone (press, a runner's record), not an issue of a
+    # magazine, not Microsoft's Copilot in an office suite or a pilot's co-pilot.
     (
         "github_flow",
         r"\bpull requests?\b|\bPRs?\b.{0,40}\b(?:merged|reviewed|approved)\b|"
-        r"\b(?:merged|reviewed|approved|opened)\b.{0,25}\bPRs?\b|\bPR (?:review|comments?)\b|"
-        r"\bissue (?:tracker|template)s?\b|\bstarred \d+ repos\b",
+        r"\b(?:merged|reviewed|approved|opened)\b.{0,25}\bPRs?\b|\bPR (?:review|comments?|merges?)\b|"
+        r"\b(?:reviewing|review|sent|send|submitted|submit|opened|open|filed) (?:a|the|my|this|that|"
+        r"your|their|our|an? \w+) PRs?\b|\b(?:une|un|um|uma) PR\b|プルリク|PRを(?:出|送|作|マージ)|"
+        r"\b(?:opened|filed|open|file|raised) (?:an|a new|the) (?:github )?issue (?:on|in|against|for) "
+        r"(?:my|our|the|your|their|this|that|its)\b|\bsquash[- ]merg\w*|\bcontribution graphs?\b|"
+        r"\bissue (?:tracker|template)s?\b|\bstarred \d+ repos\b|"
+        r"\bcopilot\b.{0,50}\b(?:autocomplet\w*|completions?|code review|PRs?|pull requests?|variable|"
+        r"functions?|IDE|VS ?Code|neovim|commit messages?)\b|"
+        r"\b(?:autocomplet\w*|completions?|my IDE|VS ?Code|neovim)\b.{0,50}\bcopilot\b|"
+        r"Copilot(?:の|が|で|に).{0,6}(?:コード|補完)",
         _CASE,
     ),
     (

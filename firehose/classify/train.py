@@ -44,7 +44,7 @@ REAL_C = 0.3
 # teach it what the lexicon's words mean beside other words; their positives barely move its base rate.
 REAL_WRITTEN_NEGATIVE_WEIGHT = 0.3
 REAL_WRITTEN_POSITIVE_WEIGHT = 0.1
-WRITTEN_C = 8.0
+WRITTEN_C = 4.0
 WRITTEN_REAL_WEIGHT = 0.3  # the real posts' weight in the written head
 UNCERTAIN_WEIGHT = 0.5
 # The operating point: the real route's cut, the written route's cut and the floor it needs from the
