@@ -351,22 +351,34 @@ def recoveries(
 
 
 def rss_growth(
-    samples: list[Sample], minute: float, duration: float, roles: Sequence[str] = ("serve", "ingest", "run")
+    samples: list[Sample],
+    minute: float,
+    duration: float,
+    roles: Sequence[str] = ("serve", "ingest", "run"),
+    settle: float = 0.0,
 ) -> dict[str, dict]:
-    """RSS per process: the first minute after warm-up (the second minute) against the last minute
-    (flat: within RSS_GROWTH), the peak after warm-up, and for `gitfeed serve` the SERVE_RSS_MIB cap."""
+    """RSS per process: the first minute after warm-up against the last minute (flat: within RSS_GROWTH),
+    the peak after warm-up, and for `gitfeed serve` the SERVE_RSS_MIB cap.
+
+    Warm-up is the first minute, or `settle` seconds when longer: with attacks, the server's snapshot
+    TTL. Until one TTL has passed the server keeps every snapshot it has built (the cursors of that
+    time are still valid), so its snapshot store is still filling to what it holds from then on; and
+    the old-cursor replays start only then. Growth measured from before would be the store reaching
+    its steady size, not a leak; `minutes` still prints every minute's RSS."""
     out = {}
+    start = max(minute, settle)
     for role in roles:
         later = [(s.t, s.rss[role]) for s in samples if s.t >= minute and s.rss.get(role)]
         if not later:
             continue
-        first = [v for t, v in later if t < 2 * minute] or [later[0][1]]
+        first = [v for t, v in later if start <= t < start + minute] or [later[0][1]]
         last = [v for t, v in later if t >= min(duration, later[-1][0]) - minute] or [later[-1][1]]
         first_mib, last_mib = sum(first) / len(first) / 2**20, sum(last) / len(last) / 2**20
         peak = max(v for _, v in later) / 2**20
         drift = last_mib / first_mib - 1
         capped = not role.startswith("serve") or peak <= SERVE_RSS_MIB
         out[role] = {
+            "from_minute": int(start // minute) + 1,  # as the minutes table numbers them
             "first_minute_mib": round(first_mib, 1),
             "last_minute_mib": round(last_mib, 1),
             "max_mib": round(peak, 1),
@@ -376,6 +388,11 @@ def rss_growth(
             "ok": abs(drift) <= RSS_GROWTH and capped,
         }
     return out
+
+
+def attack_ttl(cfg: SoakConfig) -> float:
+    """The server's snapshot TTL in a run with attacks (replays need cursors older than it)."""
+    return cfg.snapshot_ttl if cfg.snapshot_ttl is not None else cfg.scaled(120.0)
 
 
 def say_now(text: str) -> None:
@@ -464,7 +481,7 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
         run_log = open(workdir / "run.log", "ab")  # noqa: SIM115 - closed at the end
         attacker = None
         if cfg.attacks:
-            ttl = cfg.snapshot_ttl if cfg.snapshot_ttl is not None else cfg.scaled(120.0)
+            ttl = attack_ttl(cfg)
             attacker = AttackProcess(
                 workdir,
                 bases[-1],  # several servers: the last, the one least likely to rank (and be killed)
@@ -656,7 +673,13 @@ def run_soak(cfg: SoakConfig, say: Callable[[str], None] = say_now) -> dict:
         "minutes": rows,
         "faults": [asdict(f) for f in plan],
         "recoveries": recoveries(samples, pace, plan, cfg.duration),
-        "rss": rss_growth(samples, cfg.minute, cfg.duration, *([roles[: cfg.servers + 1]] if pg else [])),
+        "rss": rss_growth(
+            samples,
+            cfg.minute,
+            cfg.duration,
+            *([roles[: cfg.servers + 1]] if pg else []),
+            settle=attack_ttl(cfg) if cfg.attacks else 0.0,
+        ),
         "requests": load,
         "ingest": {
             "events": samples[-1].events_seen if samples else 0,
@@ -929,6 +952,7 @@ def verdicts(result: dict) -> dict[str, dict]:
     load = result["requests"]
     worst_p99 = max((m["p99_ms"] for m in minutes if not math.isnan(m["p99_ms"])), default=math.nan)
     slow = [r["event"] for r in rec if not r["ok"]]
+    rss_from = next(iter(result["rss"].values()), {}).get("from_minute", 2)
     return {
         "lag": {
             "ok": not slow,
@@ -952,7 +976,7 @@ def verdicts(result: dict) -> dict[str, dict]:
         },
         "rss": {
             "ok": all(v["ok"] for v in result["rss"].values()),
-            "detail": "first->last minute (peak): "
+            "detail": f"minute {rss_from}->last minute (peak): "
             + ", ".join(
                 f"{k} {v['first_minute_mib']}->{v['last_minute_mib']} MiB ({v['drift']:+.0%}; peak "
                 f"{v['max_mib']}" + ("" if v["cap_mib"] is None else f" <= {v['cap_mib']:.0f}") + ")"
