@@ -258,3 +258,16 @@ class KeyCache:
         self._entries.move_to_end(did)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+        self._drop_expired(self._clock())
+
+    def _drop_expired(self, now: float, most: int = 8) -> None:
+        """Drop up to `most` expired entries from the least recently used end. Why: a stranger's random
+        issuers are each looked up once and never again, so their failures would stay until the LRU cap
+        pushed them out, memory that grows through hours of such tokens; this way the cache holds about
+        one failure TTL's worth of them."""
+        entries = self._entries
+        for _ in range(most):
+            oldest = next(iter(entries.values()), None)
+            if oldest is None or oldest.expires_at > now:
+                return
+            entries.popitem(last=False)

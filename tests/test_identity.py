@@ -402,3 +402,27 @@ def test_a_transient_failure_is_remembered_briefly_and_a_refresh_failure_keeps_t
 
     asyncio.run(lookups())
     assert host.requests == [f"/{down}", f"/{missing}", f"/{viewer}", f"/{down}", f"/{viewer}"]
+
+
+def test_failures_of_issuers_never_seen_again_leave_the_cache_once_expired() -> None:
+    """20 random issuers a second for 10 minutes: the cache holds about one failure TTL's worth, not all."""
+    clock = [0.0]
+
+    async def fetch(did: str) -> str:
+        raise ResolveError(f"no DID document for {did}")
+
+    keys = KeyCache(fetch, max_entries=100_000, failure_ttl_seconds=30, clock=lambda: clock[0])
+
+    async def flood() -> list[int]:
+        sizes = []
+        for second in range(600):
+            clock[0] = float(second)
+            for n in range(20):
+                with pytest.raises(ResolveError):
+                    await keys.key(f"did:plc:{second:012d}{n:012d}")
+            sizes.append(len(keys))
+        return sizes
+
+    sizes = asyncio.run(flood())
+    assert max(sizes) <= 20 * 32 and sizes[-1] <= 20 * 32  # 30 s of failures (and a second of slack)
+    assert sizes[100] > 20 * 25  # they are remembered for their TTL: a bad token costs one lookup

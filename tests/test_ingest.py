@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from firehose.capture import CaptureWriter
 from firehose.decode.relay import decode_frame
@@ -313,10 +315,8 @@ def test_ingest_prunes_posts_past_retention_when_it_starts(tmp_path: Path) -> No
     assert open_db(db_path)["posts"].count == 0
 
 
-def test_a_full_disk_pauses_ingest_and_loses_nothing(tmp_path: Path) -> None:
-    """SQLITE_FULL (a page cap stands in for the disk) makes ingest retry the batch until space frees."""
-    import threading
-
+def ingest_on_a_full_disk(tmp_path: Path) -> tuple[sqlite_utils.Database, Ingest]:
+    """40 posts to ingest into a database capped at its current size (a page cap stands in for the disk)."""
     capture = tmp_path / "links.zst"
     with CaptureWriter(capture) as writer:
         for seq in range(1, 41):
@@ -328,10 +328,46 @@ def test_a_full_disk_pauses_ingest_and_loses_nothing(tmp_path: Path) -> None:
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     db.execute(f"PRAGMA max_page_count = {pages}")
     settings = Settings(batch_max_events=5, batch_max_seconds=0.05, _env_file=None)
-    ingest = Ingest(CaptureSource(capture, settings), db, settings, LinkScorer())
-    freed = threading.Timer(1.5, lambda: db.execute("PRAGMA max_page_count = 1000000"))
-    freed.start()
+    return db, Ingest(CaptureSource(capture, settings), db, settings, LinkScorer())
+
+
+def free_space_after_failures(db: sqlite_utils.Database, ingest: Ingest, failures: int) -> threading.Thread:
+    """Lift the page cap once ingest has retried `failures` times, and note when (not on a timer from
+    the start: ingest's start-up, the SDK import included, takes a second or more on a loaded machine,
+    and a cap lifted before the first write tests nothing)."""
+    freed_at: list[float] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while ingest.stats.disk_full_retries < failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        db.execute("PRAGMA max_page_count = 1000000")
+        freed_at.append(time.monotonic())
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.freed_at = freed_at  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def test_a_full_disk_pauses_ingest_and_loses_nothing(tmp_path: Path) -> None:
+    """SQLITE_FULL makes ingest retry the batch until space frees; nothing is lost."""
+    db, ingest = ingest_on_a_full_disk(tmp_path)
+    freed = free_space_after_failures(db, ingest, 2)
     stats = asyncio.run(ingest.run())
     freed.join()
-    assert stats.disk_full_retries >= 1
+    assert stats.disk_full_retries >= 2
     assert db["posts"].count == 40 and StoreWriter(db, ingest.source.service).cursor() == 40
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_retried_within_seconds_of_space_coming_back(tmp_path: Path) -> None:
+    """However long the disk was full, ingest is writing again within 5 s of space being freed (freed
+    after the 5th failure, 7.5 s in, when a delay doubling from 0.5 s without a low cap would be 8 s)."""
+    db, ingest = ingest_on_a_full_disk(tmp_path)
+    freed = free_space_after_failures(db, ingest, 5)
+    stats = asyncio.run(ingest.run())
+    done = time.monotonic()
+    freed.join()
+    assert stats.disk_full_retries >= 5 and db["posts"].count == 40
+    assert done - freed.freed_at[0] <= 5.0  # type: ignore[attr-defined]
