@@ -197,3 +197,35 @@ def test_backoff_grows_caps_jitters_and_resets_after_a_healthy_connection() -> N
     backoff.connected()
     now[0] = 100.0
     assert backoff.next_delay() == 1.0  # a healthy minute does
+
+
+def test_a_handshake_that_hangs_is_redialed_at_once_its_wait_counting_as_the_backoff() -> None:
+    """A frozen relay (TCP accepted, no handshake): each dial's open timeout is already the wait."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        dials: list[float] = []
+        held: list[asyncio.StreamWriter] = []
+
+        async def frozen(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            dials.append(loop.time())
+            held.append(writer)  # never answer the handshake
+
+        server = await asyncio.start_server(frozen, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        # open timeout = receive timeout = 1 s; the backoff draws 0.5-1 s, all of it spent in the hung dial
+        settings = fast_settings(
+            receive_timeout_seconds=1.0, backoff_initial_seconds=1.0, backoff_max_seconds=1.0
+        )
+        source = RelaySource(f"ws://127.0.0.1:{port}", settings)
+        with pytest.raises(TimeoutError):
+            await collect(source, lambda events: False, timeout=3.6)
+        for writer in held:
+            writer.close()
+        server.close()
+        return dials
+
+    dials = asyncio.run(main())
+    gaps = [b - a for a, b in zip(dials, dials[1:], strict=False)]
+    assert len(dials) >= 3, dials
+    assert max(gaps) < 1.35, gaps  # sleeping the backoff after the timeout would make each gap 1.5-2 s

@@ -2,8 +2,10 @@
 
 Two kinds of failure (STYLE 4): a connection that fails, drops or goes silent for
 `receive_timeout_seconds` reconnects with capped, jittered backoff (`sources.backoff:Backoff`) from
-the source's `cursor`; a frame that will not decode is the subclass's business (a `SkippedFrame`),
-never a reconnect. A subclass says where to dial (`url`), what to do before dialing
+the source's `cursor`, the backoff counted from when the failed dial began (a handshake that hung for
+its whole open timeout has already waited, so a relay that was frozen is redialed at once, with a dial
+in flight when it wakes, not a sleep); a frame that will not decode is the subclass's business (a
+`SkippedFrame`), never a reconnect. A subclass says where to dial (`url`), what to do before dialing
 (`before_connect`), and reads one connection (`connection`, through `open` here); it may also say
 what a refused handshake (`rejected`) or a dropped connection (`closed`) means for it.
 """
@@ -87,6 +89,7 @@ class WebsocketSource(Source, Generic[Item]):
         self.endpoint = endpoint
         self.receive_timeout = settings.receive_timeout_seconds
         self.backoff = Backoff.from_settings(settings)
+        self._opened = False  # the current dial got through its handshake
 
     @abc.abstractmethod
     def url(self) -> str:
@@ -110,9 +113,12 @@ class WebsocketSource(Source, Generic[Item]):
 
     async def items(self) -> AsyncIterator[Item]:
         """Each connection's items, forever, with a backoff between connections."""
+        loop = asyncio.get_running_loop()
         while True:
             now = False
             url = ""
+            dialed = loop.time()
+            self._opened = False
             try:
                 await self.before_connect()
                 url = self.url()
@@ -140,6 +146,8 @@ class WebsocketSource(Source, Generic[Item]):
                 log.warning("%s %s: %s: %s; retrying", self.kind, self.endpoint, type(error).__name__, error)
             if not now:
                 delay = self.backoff.next_delay()
+                if not self._opened:  # the failed dial's own wait counts toward the backoff
+                    delay = max(0.0, delay - (loop.time() - dialed))
                 log.info("%s %s: next attempt in %.2fs", self.kind, self.endpoint, delay)
                 await asyncio.sleep(delay)
 
@@ -154,6 +162,7 @@ class WebsocketSource(Source, Generic[Item]):
             close_timeout=1.0,
             **connect_options,
         ) as ws:
+            self._opened = True
             self.backoff.connected()
             stats.connects += 1
             log.info("%s: connected to %s", self.kind, url)
